@@ -1,0 +1,99 @@
+"""Command line: python -m booktools <command> [chapters...]"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import BookError
+
+
+def _convert(book, args):
+    from . import convert, qmd
+    from .project import write_atomic
+    out = Path(args.output) if args.output else book.build_dir / "ipynb"
+    for path in book.select(args.chapters):
+        target = out / f"{path.stem}.ipynb"
+        write_atomic(target, convert.dumps(convert.to_notebook(qmd.parse(path), book.root)))
+        print(f"convert: {book.rel(path)} -> {book.rel(target)}")
+    return 0
+
+
+def _golden(book, args):
+    from . import golden
+    return golden.main(book, args.chapters)
+
+
+def _check(book, args):
+    from . import check
+    return check.main(book, args.chapters, nbval=not args.no_nbval)
+
+
+def _lint(book, args):
+    from . import lint
+    errors = lint.lint_book(book, book.select(args.chapters) if args.chapters else None)
+    for e in errors:
+        print(e, file=sys.stderr)
+    print(f"lint: {len(errors)} error(s)" if errors else "lint: ok", file=sys.stderr if errors else sys.stdout)
+    return 1 if errors else 0
+
+
+def _preview(book, args):
+    from . import preview
+    return preview.main(book, args.chapters, instructor=args.instructor)
+
+
+def _notebooks(book, args):
+    from . import notebooks
+    return notebooks.main(book, args.chapters)
+
+
+def _solutions(book, args):
+    from . import solutions
+    return solutions.main(book, args.chapters)
+
+
+def _build(book, args):
+    from . import build
+    return build.main(book, args.chapters)
+
+
+COMMANDS = {
+    "convert": (_convert, "write .qmd chapters as notebooks (default _build/ipynb/)"),
+    "golden": (_golden, "execute chapters and store tests/golden/<chapter>.ipynb"),
+    "check": (_check, "goldens fresh, nbval on every golden, and all lints"),
+    "lint": (_lint, "only the lints (prose numbers, claims, links, citations, exercises, chapter list)"),
+    "preview": (_preview, "HTML preview of chapters in _build/preview/ (no Quarto needed)"),
+    "notebooks": (_notebooks, "student and instructor notebooks in _build/notebooks/"),
+    "solutions": (_solutions, "run instructor notebooks; every solution must pass its check"),
+    "build": (_build, "convert, execute, preview and notebooks into _build/ (+ quarto render if installed)"),
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m booktools", description=__doc__)
+    parser.add_argument("--root", help="book directory (default: nearest folder with _quarto.yml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for name, (_, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("chapters", nargs="*", help="chapter names (file stems); default: all in _quarto.yml")
+        if name == "convert":
+            p.add_argument("-o", "--output", help="output folder")
+        if name == "check":
+            p.add_argument("--no-nbval", action="store_true", help="skip re-running the goldens")
+        if name == "preview":
+            p.add_argument("--instructor", action="store_true", help="show instructor-only blocks")
+    args = parser.parse_args(argv)
+    try:
+        from .project import Book
+        book = Book(args.root)
+        return COMMANDS[args.command][0](book, args)
+    except BookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
