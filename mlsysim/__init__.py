@@ -1,0 +1,56 @@
+"""mlsysim: a small first-principles engine for machine-learning systems questions.
+
+    >>> import mlsysim
+    >>> r = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_70B, mlsysim.Hardware.Cloud.H100,
+    ...                                  seq_len=4096, tensor_parallel=2)
+    >>> r.ttft, r.itl, r.feasible
+
+Names are loaded on first use (PEP 562), so ``import mlsysim`` is cheap; pint and
+the data catalogues load when a quantity or spec is first needed.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Engine": "mlsysim.solvers.engine",
+    "ServingModel": "mlsysim.solvers.serving",
+    "InferenceScalingModel": "mlsysim.solvers.reasoning",
+    "EconomicsModel": "mlsysim.solvers.economics",
+    "Models": "mlsysim.specs.catalog",
+    "Hardware": "mlsysim.specs.catalog",
+    "Fleet": "mlsysim.systems.types",
+    "Node": "mlsysim.systems.types",
+    "NetworkFabric": "mlsysim.systems.types",
+    "Q_": "mlsysim.core.units",
+    "ureg": "mlsysim.core.units",
+    "load_hardware": "mlsysim.specs.hardware",
+    "load_model": "mlsysim.specs.models",
+    "HardwareSpec": "mlsysim.specs.hardware",
+    "ModelSpec": "mlsysim.specs.models",
+    "Calibration": "mlsysim.calibration",
+    "MlsysimError": "mlsysim.errors",
+    "InputError": "mlsysim.errors",
+    "UnknownNameError": "mlsysim.errors",
+    "SpecError": "mlsysim.errors",
+}
+_SUBMODULES = {"show", "plots", "exercises", "calibration", "physics", "solvers", "specs", "systems", "core",
+               "errors", "cli", "validation"}
+
+__all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"mlsysim.{name}")
+    raise AttributeError(f"module 'mlsysim' has no attribute '{name}'")
+
+
+def __dir__():
+    return __all__

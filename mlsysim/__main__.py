@@ -1,0 +1,5 @@
+import sys
+
+from mlsysim.cli import main
+
+sys.exit(main())

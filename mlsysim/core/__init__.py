@@ -1,0 +1,1 @@
+"""Core layer: units, errors and input validation shared by the whole engine."""

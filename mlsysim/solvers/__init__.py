@@ -1,0 +1,1 @@
+"""Solvers: ``SomethingModel().solve(...) -> SomethingResult``, one question each."""

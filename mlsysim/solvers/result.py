@@ -1,0 +1,152 @@
+"""The record every solver returns.
+
+A result stores SI floats (or numpy arrays, for sweeps) and hands out pint
+Quantities in readable units when a field is read, so that a solve stays cheap
+and a reader still sees ``r.ttft -> 212.4 ms``. Fields whose unit is ``None``
+(``feasible``, ``bottleneck``, ``*_usd``) are returned as they are.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+
+class Result:
+    """Frozen record of one solve. Subclasses set ``FIELDS`` = {name: (si_unit, display_unit, label)}."""
+
+    FIELDS: dict = {}
+    TITLE = "Result"
+
+    __slots__ = ("_values", "_inputs", "feasible", "reasons", "_cache")
+
+    def __init__(self, values: dict, *, feasible, reasons=(), inputs: dict | None = None):
+        set_ = object.__setattr__
+        set_(self, "_values", values)
+        set_(self, "_inputs", inputs or {})
+        set_(self, "feasible", feasible)
+        set_(self, "reasons", tuple(reasons))
+        set_(self, "_cache", {})
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __getattr__(self, name):
+        values = object.__getattribute__(self, "_values")
+        if name not in values:
+            inputs = object.__getattribute__(self, "_inputs")
+            if name in inputs:
+                return inputs[name]
+            raise AttributeError(f"{type(self).__name__} has no field '{name}'; fields: {', '.join(self.field_names())}")
+        cache = object.__getattribute__(self, "_cache")
+        if name not in cache:
+            unit = self.FIELDS.get(name, (None,))[0]
+            value = values[name]
+            if unit is not None:
+                from mlsysim.core.units import Q_
+
+                display = self.FIELDS[name][1]
+                value = Q_(value, unit)
+                if display != unit:
+                    value = value.to(display)
+            cache[name] = value
+        return cache[name]
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self.field_names()))
+
+    def field_names(self) -> list[str]:
+        return [n for n in self.FIELDS if n in self._values] + ["feasible", "reasons"]
+
+    @property
+    def inputs(self) -> dict:
+        """The inputs this result was solved for."""
+        return dict(self._inputs)
+
+    # -- presentation ------------------------------------------------------
+    def _rows(self):
+        for name in self.FIELDS:
+            if name not in self._values:
+                continue
+            label = self.FIELDS[name][2]
+            yield label, format_value(getattr(self, name))
+        yield "Feasible", format_value(self.feasible)
+        if self.reasons:
+            yield "Reasons", "; ".join(self.reasons)
+
+    def _header(self) -> str:
+        specs = [getattr(v, "key") for v in self._inputs.values() if hasattr(v, "key") and hasattr(v, "source")]
+        rest = [f"{k}={format_value(v)}" for k, v in self._inputs.items()
+                if not (hasattr(v, "key") and hasattr(v, "source")) and v is not None and not isinstance(v, dict)]
+        text = self.TITLE + (": " + " on ".join(specs) if specs else "")
+        return text + (f" ({', '.join(rest)})" if rest else "")
+
+    def __repr__(self) -> str:
+        rows = list(self._rows())
+        width = max(len(label) for label, _ in rows)
+        lines = [self._header()] + [f"  {label:<{width}}  {value}" for label, value in rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+                       f"<td style='text-align:right'>{html.escape(value)}</td></tr>" for label, value in self._rows())
+        return f"<table class='mlsysim-result'><caption>{html.escape(self._header())}</caption>{body}</table>"
+
+    def to_dict(self) -> dict:
+        """JSON-ready: {field: {"value": number or list, "unit": str}}, plus feasible and reasons."""
+        out = {}
+        for name in self.FIELDS:
+            if name not in self._values:
+                continue
+            value = getattr(self, name)
+            if hasattr(value, "magnitude"):
+                out[name] = {"value": _plain(value.magnitude), "unit": f"{value.units:~P}" or "1"}
+            else:
+                out[name] = _plain(value)
+        out["feasible"] = _plain(self.feasible)
+        out["reasons"] = list(self.reasons)
+        return out
+
+
+def _plain(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def format_value(value) -> str:
+    """A short readable string for a Quantity, number, bool, string or array."""
+    if hasattr(value, "magnitude"):
+        magnitude, unit = value.magnitude, f"{value.units:~P}"
+        if str(value.dimensionality) == "dimensionless" and unit in ("", "dimensionless"):
+            unit = ""
+        text = format_value(magnitude)
+        return f"{text} {unit}".strip()
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            return "[]"
+        if value.dtype.kind in "fiu":
+            low, high = value.min(), value.max()
+            return f"{_number(low)} .. {_number(high)} ({value.size} points)"
+        uniques = list(dict.fromkeys(value.ravel().tolist()))
+        return ", ".join(map(str, uniques[:4])) + (" ..." if len(uniques) > 4 else "")
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return _number(value)
+    return str(value)
+
+
+def _number(x) -> str:
+    x = float(x)
+    if x == 0:
+        return "0"
+    if 1e6 <= abs(x) < 1e12:
+        return f"{x:,.0f}"
+    if abs(x) >= 1e12 or abs(x) < 1e-3:
+        return f"{x:.3g}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"

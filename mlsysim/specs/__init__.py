@@ -1,0 +1,1 @@
+"""Specs layer: hardware and model records, validated, each number with its source."""

@@ -1,0 +1,1 @@
+"""Systems: nodes, network fabrics and fleets of accelerators."""
