@@ -57,8 +57,9 @@ class ReplicaPhysics:
         m = self.model = resolve_model(model)
         h = self.hardware = resolve_hardware(hardware)
         if m.architecture != "decoder":
+            article = "an" if m.architecture[0] in "aeiou" else "a"
             raise InputError("model", "a decoder (generative) LLM for serving", m.key,
-                             detail=f"{m.key} is {"an" if m.architecture[0] in "aeiou" else "a"} {m.architecture} model; use mlsysim.Engine.solve for one forward pass")
+                             detail=f"{m.key} is {article} {m.architecture} model; use mlsysim.Engine.solve for one forward pass")
         self.precision = validate.precision(precision)
         kv_default = "fp16" if BYTES_PER_ELEMENT[self.precision] < 1 else self.precision
         self.kv_precision = validate.precision(kv_precision or kv_default, "kv_precision")
