@@ -35,7 +35,7 @@ QUANTITY = re.compile(
     rf"|{NUM}{SCALE}\s?(?:{'|'.join(UNITS)})(?![\w/])"       # 80 GB, 3.35 TB/s, 9M USD
     rf"|{NUM}\s?%"                                           # 40 %
     rf"|{NUM}(?:x\b|\s?×)")                                  # 10x, 10 ×
-CITATION = re.compile(r"(?<![\w@.])@(?!(?:fig|tbl|sec|eq|lst)-)([A-Za-z0-9_][\w:.#$%&\-+?<>~/]*[\w])")
+CITATION = re.compile(r"(?<![\w@.])@(?!(?:fig|tbl|sec|eq|lst)-)([A-Za-z0-9_](?:[\w:.#$%&\-+?<>~/]*\w)?)")
 CROSSREF = re.compile(r"(?<![\w@.])@((?:fig|tbl|sec|eq|lst)-[\w-]*\w)")
 LABEL = re.compile(r"\{#([\w-]+)[^}]*\}")
 INPUT_SPAN = re.compile(r"\[[^\]]*\]\{\.input\}")
