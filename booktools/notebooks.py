@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from . import convert, qmd
+from . import convert, golden, qmd
 from .project import Book, write_atomic
 
 # Where hosted notebooks install the engine from: the one place to change it.
@@ -54,6 +54,8 @@ def for_reader(nb, edition: str, target: str = INSTALL_TARGET):
 def main(book: Book, names: list[str] | None, out: Path | None = None) -> int:
     out = out or book.build_dir / "notebooks"
     for path in book.select(names):
+        if not golden.has_code(path):      # e.g. the preface: nothing to run
+            continue
         nb = convert.to_notebook(qmd.parse(path), book.root)
         for edition in ("student", "instructor"):
             target = out / edition / f"{path.stem}.ipynb"
