@@ -174,7 +174,7 @@ def test_economics_required_entries():
     required = {"electricity_price", "pue", "pue_hyperscale", "amortization_years",
                 "maintenance_fraction_per_year", "server_overhead_per_accelerator",
                 "network_cost_per_accelerator", "node_power_overhead_per_accelerator",
-                "average_power_fraction_serving"}
+                }
     assert required <= set(ECONOMICS["defaults"]), required - set(ECONOMICS["defaults"])
     assert len(ECONOMICS["grid_carbon_intensity"]) >= 8
 

@@ -26,7 +26,7 @@ def kv_cache_bytes_per_token(layers, kv_heads, head_dim, bytes_per_element):
 
 def kv_latent_bytes_per_token(layers, latent_dim, bytes_per_element):
     """Multi-head latent attention caches one compressed vector per layer:
-    L x d_latent x b [@deepseekai2024v3]."""
+    L x d_latent x b [@deepseek2024v3]."""
     return layers * latent_dim * bytes_per_element
 
 

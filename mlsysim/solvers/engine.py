@@ -59,7 +59,7 @@ class Engine:
 
         if m.is_transformer:
             default_len = 1 if m.architecture == "decoder" else m.context_length
-            s = validate.number(seq_len if seq_len is not None else default_len, "seq_len", integer=True)
+            s = validate.number(seq_len if seq_len is not None else default_len, "seq_len", "token", integer=True)
             tokens = b * s
             mean_context = (s + 1) / 2 if m.architecture == "decoder" else s
             flops = tf.linear_flops(m.si["active_parameters"], tokens) + tf.attention_flops(
@@ -73,7 +73,7 @@ class Engine:
             footprint = m.si["parameters"] * bpe + kv + tokens * m.hidden_dim * act * 4
         else:
             if seq_len is not None:
-                validate.number(seq_len, "seq_len", integer=True)
+                validate.number(seq_len, "seq_len", "token", integer=True)
             side = m.input_resolution or 224
             flops = b * m.si["inference_flops"]
             image = 3 * side * side * act

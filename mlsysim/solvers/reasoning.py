@@ -57,8 +57,8 @@ class InferenceScalingModel:
               kv_precision=None, calibration=None) -> InferenceScalingResult:
         replica = ReplicaPhysics(model, hardware, precision, tensor_parallel, kv_precision, calibration)
         k = validate.number(reasoning_steps, "reasoning_steps", integer=True)
-        c = validate.number(context_length, "context_length", integer=True)
-        per_step = validate.number(tokens_per_step, "tokens_per_step", integer=True)
+        c = validate.number(context_length, "context_length", "token", integer=True)
+        per_step = validate.number(tokens_per_step, "tokens_per_step", "token", integer=True)
         b = validate.number(batch_size, "batch_size", integer=True)
         n = k * per_step
 

@@ -172,7 +172,7 @@ class ServingModel:
     def solve(self, model, hardware, seq_len, batch_size=1, precision="fp16", tensor_parallel=1,
               kv_precision=None, calibration=None) -> ServingResult:
         replica = ReplicaPhysics(model, hardware, precision, tensor_parallel, kv_precision, calibration)
-        s = validate.number(seq_len, "seq_len", integer=True)
+        s = validate.number(seq_len, "seq_len", "token", integer=True)
         b = validate.number(batch_size, "batch_size", integer=True)
         ttft, prefill_compute = replica.prefill(s, b)
         itl, decode_compute = replica.decode_step(s, b)
@@ -200,7 +200,7 @@ class ServingModel:
         """Largest batch whose weights + KV cache at ``seq_len`` fit the replica (0 if none):
         floor((p M - N b) / (kv_bytes_per_token x seq_len))."""
         replica = ReplicaPhysics(model, hardware, precision, tensor_parallel, kv_precision)
-        s = validate.number(seq_len, "seq_len", integer=True)
+        s = validate.number(seq_len, "seq_len", "token", integer=True)
         free = replica.capacity - replica.weights
         batch = np.floor(np.maximum(free, 0) / (replica.kv_per_token * s))
         return batch.astype(int) if isinstance(batch, np.ndarray) and batch.ndim else int(batch)
