@@ -77,7 +77,7 @@ def run_nbval(book: Book, goldens: list[tuple[Path, Path]]) -> tuple[list[BookEr
     """Run nbval over goldens; return one error per failing cell, and nbval's output."""
     if not goldens:
         return [], ""
-    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q", "-rf",
+    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "--noconftest", "-q", "-rf",
            "--nbval-sanitize-with", str(SANITIZE), f"--nbval-cell-timeout={execute.CELL_TIMEOUT}",
            "--nbval-kernel-name=python3", "-o", "addopts=", "--rootdir", str(book.root),
            *[str(g) for _, g in goldens]]
