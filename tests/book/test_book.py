@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import REPO
+from booktest_support import REPO
 
 
 def test_booktools_check_passes_on_the_book():

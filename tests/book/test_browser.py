@@ -14,7 +14,7 @@ import pytest
 from booktools import preview
 from booktools.project import Book
 
-from conftest import REPO
+from booktest_support import REPO
 
 CHROMIUM = next((c for c in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
                              shutil.which("google-chrome")) if c and os.path.exists(c)), None)

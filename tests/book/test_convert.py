@@ -10,7 +10,7 @@ import pytest
 from booktools import convert, notebooks, qmd
 from booktools.errors import BookError
 
-from conftest import FIXTURES
+from booktest_support import FIXTURES
 
 
 def nb_of(text: str, name: str = "demo"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from booktest_support import REPO
 
 CHAPTER = REPO / "tutorials" / "reasoning-cost.qmd"
 GOLDEN = REPO / "tests" / "golden" / "reasoning-cost.ipynb"

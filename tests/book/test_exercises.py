@@ -7,7 +7,7 @@ import pytest
 from booktools import lint, qmd, solutions
 from booktools.project import Book
 
-from conftest import REPO
+from booktest_support import REPO
 
 BOOK = Book(REPO)
 CHAPTERS = [p for p in BOOK.chapter_paths() if lint.exercise_ids(qmd.parse(p))]

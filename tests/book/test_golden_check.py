@@ -9,7 +9,7 @@ import pytest
 from booktools import check, golden
 from booktools.project import Book
 
-from conftest import booktools, replace_in
+from booktest_support import booktools, replace_in
 
 
 @pytest.fixture

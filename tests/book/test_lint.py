@@ -8,7 +8,7 @@ import pytest
 from booktools import lint, qmd
 from booktools.project import Book
 
-from conftest import booktools, replace_in
+from booktest_support import booktools, replace_in
 
 
 def chapter(text: str, name: str = "demo") -> qmd.Chapter:
