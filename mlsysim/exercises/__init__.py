@@ -150,6 +150,8 @@ def _as_number(answer, unit, exercise_id):
 def check(exercise_id: str, answer) -> CheckResult:
     """Check ``answer`` against the engine; returns (and, in a notebook, shows) the verdict."""
     ex = REGISTRY[exercise_id]
+    if answer is None:
+        return CheckResult(exercise_id, "wrong", "no answer yet: set `answer` in the cell above and run this one again.")
     want = ex.expected()
     if isinstance(want, str):
         if not isinstance(answer, str):
@@ -160,10 +162,14 @@ def check(exercise_id: str, answer) -> CheckResult:
         got = _as_number(answer, ex.unit, exercise_id)
         error = abs(got - want) / abs(want) if want else abs(got)
         unit = f" {ex.unit}" if ex.unit else ""
+        from mlsysim.show import sig
+
+        shown, target = sig(got, 4), sig(want, 4)
         if error <= ex.tolerance:
-            status, message = "correct", f"{got:.4g}{unit} is within {ex.tolerance:.0%} of the engine's {want:.4g}{unit}."
+            within = "matches" if ex.tolerance == 0 else f"is within {ex.tolerance:.0%} of"
+            status, message = "correct", f"{shown}{unit} {within} the engine's {target}{unit}."
         elif error <= ex.close:
-            status, message = "close", f"{got:.4g}{unit} is {error:.0%} away; within {ex.tolerance:.0%} counts. {ex.hint}".strip()
+            status, message = "close", f"{shown}{unit} is {error:.0%} away; within {ex.tolerance:.0%} counts. {ex.hint}".strip()
         else:
             status, message = "wrong", ex.hint or "Recheck your arithmetic and units."
     return CheckResult(exercise_id, status, message)

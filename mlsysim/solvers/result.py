@@ -21,6 +21,12 @@ class Result:
     __slots__ = ("_values", "_inputs", "feasible", "reasons", "_cache")
 
     def __init__(self, values: dict, *, feasible, reasons=(), inputs: dict | None = None):
+        shapes = [v.shape for v in values.values() if isinstance(v, np.ndarray) and v.ndim]
+        if shapes:  # a sweep: every per-point field takes the sweep's shape
+            shape = np.broadcast_shapes(*shapes)
+            values = {k: np.broadcast_to(v, shape) if isinstance(v, (np.ndarray, float, int, np.generic))
+                      and not isinstance(v, bool) else v for k, v in values.items()}
+            feasible = np.broadcast_to(feasible, shape)
         set_ = object.__setattr__
         set_(self, "_values", values)
         set_(self, "_inputs", inputs or {})
