@@ -73,6 +73,21 @@ def check_golden(book: Book, path: Path) -> list[BookError]:
     return errors
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _reason(section: str) -> str:
+    """One line saying why nbval failed a cell: the value that moved, or the exception."""
+    moved = re.search(r"reference_output == test_output failed:\s*\n\s*(.+?) == (.+?)\s*$", section, re.M)
+    if moved:
+        return f"golden {moved.group(1)[:150]}, now {moved.group(2)[:150]}"
+    raised = re.findall(r"^(\w*(?:Error|Exception|Exit)): (.+)$", section, re.M)
+    if raised:
+        return f"raised {raised[-1][0]}: {raised[-1][1][:300]}"
+    mismatch = re.search(r"mismatch '([^']+)'", section)
+    return f"{mismatch.group(1)} output differs" if mismatch else "output differs"
+
+
 def run_nbval(book: Book, goldens: list[tuple[Path, Path]]) -> tuple[list[BookError], str]:
     """Run nbval over goldens; return one error per failing cell, and nbval's output."""
     if not goldens:
@@ -83,7 +98,10 @@ def run_nbval(book: Book, goldens: list[tuple[Path, Path]]) -> tuple[list[BookEr
            *[str(g) for _, g in goldens]]
     proc = subprocess.run(cmd, cwd=book.root, env=execute.kernel_env(book.root),
                           capture_output=True, text=True)
-    output = proc.stdout + proc.stderr
+    output = ANSI.sub("", proc.stdout + proc.stderr)
+    sections = dict(((name, int(num)), body) for name, num, body in re.findall(
+        r"^_{3,} \S*?([^/\s]+\.ipynb)::Cell (\d+) _{3,}\n(.*?)(?=^_{3,} |^=+ short test summary)",
+        output, re.M | re.S))
     errors = []
     by_name = {g.name: (src, g) for src, g in goldens}
     for name, num in re.findall(r"^FAILED \S*?([^/\s]+\.ipynb)::Cell (\d+)", output, re.M):
@@ -95,8 +113,20 @@ def run_nbval(book: Book, goldens: list[tuple[Path, Path]]) -> tuple[list[BookEr
                 cell = code[int(num)]
                 line = cell.metadata.get("booktools", {}).get("line")
         what = f"cell {cell.id}" if cell is not None else f"code cell {num}"
-        src_text = f": {cell.source.strip().splitlines()[-1][:120]}" if cell is not None and cell.source.strip() else ""
-        errors.append(BookError(src, line, f"nbval: {what} no longer gives its golden output{src_text}"))
+        section = sections.get((name, int(num)), "")
+        reason = _reason(section)
+        src_text = ""
+        if cell is not None and cell.source.strip():
+            lines = cell.source.splitlines()
+            at = re.search(r"^-+> (\d+) ", section, re.M)      # the raising line, 1-based in the cell
+            if at and 0 < int(at.group(1)) <= len(lines):
+                index = int(at.group(1)) - 1
+                if line is not None and cell.metadata.get("booktools", {}).get("kind") != "inline":
+                    line += index + 1
+            else:
+                index = len(lines) - 1
+            src_text = f": {lines[index].strip()[:120]}"
+        errors.append(BookError(src, line, f"nbval: {what} changed ({reason}){src_text}"))
     if proc.returncode not in (0, 1) or (proc.returncode == 1 and not errors):
         errors.append(BookError(None, None, f"nbval could not run (exit {proc.returncode})"))
     return errors, output
