@@ -71,3 +71,21 @@ def test_memory_is_weights_plus_kv(model, hw, seq):
     m = Models.get(model)
     expected = m.si["parameters"] * 2 + m.kv_elements_per_token() * 2 * seq
     assert np.isclose(r.total_memory_required.to("byte").magnitude, expected, rtol=1e-12)
+
+
+@given(st.sampled_from(["ResNet50", "MobileNetV2", "BERT_Base", "Llama3_8B", "Mixtral_8x7B"]), HARDWARE,
+       st.lists(BATCH, min_size=1, max_size=6))
+def test_engine_sweep_equals_scalar_calls(model, hw, batches):
+    sweep = mlsysim.Engine.solve(model, hw, batch_size=np.array(batches))
+    for i, b in enumerate(batches):
+        one = mlsysim.Engine.solve(model, hw, batch_size=b)
+        assert np.isclose(sweep.latency.magnitude[i], one.latency.magnitude, rtol=1e-12)
+        assert sweep.bottleneck[i] == one.bottleneck
+
+
+@given(st.lists(st.integers(min_value=1, max_value=3650), min_size=1, max_size=6))
+def test_economics_sweep_equals_scalar_calls(days):
+    fleet = mlsysim.Fleet("f", mlsysim.Node("n", "H100", 8), count=3)
+    sweep = mlsysim.EconomicsModel().solve(fleet, duration_days=np.array(days))
+    for i, d in enumerate(days):
+        assert np.isclose(sweep.tco_usd[i], mlsysim.EconomicsModel().solve(fleet, duration_days=d).tco_usd, rtol=1e-12)
