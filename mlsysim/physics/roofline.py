@@ -39,3 +39,19 @@ def roofline_time(flops, bytes_moved, peak_flops, bandwidth, compute_efficiency=
     """t = max(F / (P eta_c), B / (W eta_m)) [@williams2009roofline]."""
     return maximum(compute_time(flops, peak_flops, compute_efficiency),
                    memory_time(bytes_moved, bandwidth, memory_efficiency))
+
+
+def gemm_time(m, n, k, bytes_per_element, peak_flops, bandwidth, compute_efficiency=1.0, memory_efficiency=1.0,
+              overhead=0.0):
+    """One (m x k) @ (k x n) matrix multiply as one kernel:
+
+        t = max(2 m n k / (P eta_c), b (m k + k n + m n) / (W eta_m)) + t_0
+
+    It reads both operands and writes the product once (b bytes per element); t_0 is
+    the fixed cost of one kernel (launch, prologue, tail) that no bandwidth hides
+    [@williams2009roofline]. For a transformer projection m is the tokens in the
+    pass and k x n the weight matrix on one tensor-parallel worker.
+    """
+    flops = 2 * m * n * k
+    bytes_moved = bytes_per_element * (m * k + k * n + m * n)
+    return roofline_time(flops, bytes_moved, peak_flops, bandwidth, compute_efficiency, memory_efficiency) + overhead

@@ -9,10 +9,12 @@ activations per layer [@shoeybi2019megatron].
 
 Per pass, with N_a active parameters, b bytes per weight, T tokens in the pass:
 
-    t = max(F / (p P eta_c), B / (p W eta_m)) + 2 L t_allreduce(T x d x b_act)
+    t = max(F / (p P eta_c), B / (p W eta_m)) + L (n_k t_k + 2 t_allreduce(T x d x b_act))
 
 where p is the tensor-parallel degree; F and B come from
-:mod:`mlsysim.physics.transformer` and eta from :mod:`mlsysim.calibration`.
+:mod:`mlsysim.physics.transformer`; eta, the kernels per layer n_k and the fixed
+cost of one kernel t_k from :mod:`mlsysim.calibration`. The last term does not
+depend on the context, so a decode step stays affine in it.
 """
 from __future__ import annotations
 
@@ -87,13 +89,15 @@ class ReplicaPhysics:
         return params * self.bytes_per_weight
 
     def pass_times(self, flops, bytes_moved, tokens):
-        """(compute, memory, communication) seconds of one pass over ``tokens`` tokens."""
+        """(compute, memory, fixed) seconds of one pass over ``tokens`` tokens; the third term is
+        the all-reduces plus the fixed per-kernel cost of every layer, L (n_k t_k + 2 t_allreduce)."""
         cal, p = self.calibration, self.tp
         t_compute = compute_time(flops, p * self.peak, cal.compute_efficiency)
         t_memory = memory_time(bytes_moved, p * self.bandwidth, cal.memory_efficiency)
         message = tokens * self.model.hidden_dim * self.act_bytes
         t_comm = 2 * self.model.layers * ring_allreduce_time(message, p, self.link, cal.allreduce_latency,
                                                              cal.interconnect_efficiency)
+        t_comm = t_comm + self.model.layers * cal.kernels_per_layer * cal.kernel_overhead
         return t_compute, t_memory, t_comm
 
     def _pass_time(self, flops, bytes_moved, tokens):
