@@ -19,10 +19,15 @@ from .project import Book, write_atomic
 INSTALL_TARGET = os.environ.get(
     "MLSYSIM_INSTALL", "mlsysim @ git+https://github.com/OWNER/REPO.git")
 
-SETUP = '''# Setup: installs the engine when it is missing (e.g. in a hosted notebook service).
-import importlib.util, sys
+SETUP = '''# Setup: makes `import mlsysim` work. Does nothing where the engine is installed;
+# inside a clone of the book it installs the clone; elsewhere (e.g. a hosted notebook
+# service) it installs {target!r}.
+import importlib.util, pathlib, sys
 if "google.colab" in sys.modules or importlib.util.find_spec("mlsysim") is None:
-    %pip install --quiet "{target}"'''
+    _here = pathlib.Path.cwd()
+    _clone = next((p for p in [_here, *_here.parents] if (p / "mlsysim" / "__init__.py").is_file()), None)
+    _target = str(_clone) if _clone and "google.colab" not in sys.modules else {target!r}
+    %pip install --quiet "{{_target}}"'''
 
 
 def setup_cell(target: str = INSTALL_TARGET):

@@ -26,3 +26,15 @@ def test_build_writes_preview_and_notebooks(book_dir):
     assert any(o.get("data", {}).get("image/png", "").startswith("iVBOR")      # images kept outside goldens
                for c in executed.cells for o in c.get("outputs", []))
     assert not list(book_dir.rglob("*.qmd.*")) and (book_dir / "tutorials" / "sample.qmd").read_text().startswith("---")
+
+
+def test_student_notebook_runs(book_dir):
+    """The student notebook, setup cell included, runs top to bottom in a fresh kernel."""
+    from booktools import execute, notebooks
+    from booktools.project import Book
+    assert booktools(book_dir, "notebooks").returncode == 0
+    path = book_dir / "_build" / "notebooks" / "student" / "sample.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    execute.execute(nb, cwd=path.parent, root=Book(book_dir).root, source=path)
+    assert nb.cells[2].id == "setup-install" and nb.cells[2].execution_count == 1
+    assert notebooks.INSTALL_TARGET in nb.cells[2].source
