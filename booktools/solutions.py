@@ -3,7 +3,8 @@ own check to say "correct" once its worked solution has run.
 
 After the last cell of each exercise section a cell is added that re-evaluates
 the section's ``check("<chapter>/<id>", ...)`` call and asserts its status, so a
-solution that does not pass its own check fails with the .qmd line.
+solution that does not pass its own check fails with the .qmd line. (Custom because
+this is the book's own convention; nbclient does the running.)
 """
 from __future__ import annotations
 
