@@ -19,6 +19,8 @@ _EXPORTS = {
     "ServingModel": "mlsysim.solvers.serving",
     "InferenceScalingModel": "mlsysim.solvers.reasoning",
     "EconomicsModel": "mlsysim.solvers.economics",
+    "CapacityModel": "mlsysim.solvers.capacity",
+    "RequestLatencyModel": "mlsysim.solvers.latency",
     "Models": "mlsysim.specs.catalog",
     "Hardware": "mlsysim.specs.catalog",
     "Fleet": "mlsysim.systems.types",
