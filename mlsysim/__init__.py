@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Engine": "mlsysim.solvers.engine",
     "ServingModel": "mlsysim.solvers.serving",
+    "OperatorModel": "mlsysim.solvers.operators",
     "InferenceScalingModel": "mlsysim.solvers.reasoning",
     "EconomicsModel": "mlsysim.solvers.economics",
     "CapacityModel": "mlsysim.solvers.capacity",

@@ -24,47 +24,69 @@ def _magnitude(value, unit):
     return np.asarray(value, dtype=float)
 
 
-def roofline(hardware, points=(), precision: str = "fp16", ax=None, title: str | None = None):
+def roofline(hardware, points=(), precision="fp16", ax=None, title: str | None = None, annotate: bool = False):
     """Draw ``hardware``'s roof and ``points`` on log-log axes.
 
     ``points`` is a sequence of ``(label, result)`` where ``result`` has
     ``arithmetic_intensity`` and ``flops``/``latency`` (an :class:`EngineResult`),
-    or of ``(label, intensity_flop_per_byte, achieved_flop_per_s)`` tuples.
-    The roof is min(P, I x W) [@williams2009roofline]; the dashed line marks the ridge I* = P / W.
+    or of ``(label, intensity_flop_per_byte, achieved_flop_per_s)`` tuples, optionally
+    with a fourth element, a group name: points of one group share a colour and one
+    legend entry (e.g. ``OperatorsResult.points(group="decode")``).
+    ``precision`` is one precision or a sequence of them: one roof each (the first solid).
+    ``annotate`` writes each point's label beside it instead of in the legend.
+    The roof is min(P, I x W) [@williams2009roofline]; dashed lines mark each ridge I* = P / W.
     """
     from mlsysim.solvers._common import resolve_hardware
 
     hw = resolve_hardware(hardware)
-    peak = hw.peak(precision).to("flop/s").magnitude
+    precisions = [precision] if isinstance(precision, str) else list(precision)
+    if not precisions:
+        raise InputError("precision", "a precision or a non-empty sequence of them", precision)
     bandwidth = hw.si["bandwidth"]
-    ridge = peak / bandwidth
+    peaks = [hw.peak(p).to("flop/s").magnitude for p in precisions]
     parsed = []
     for point in points:
+        group = None
         if len(point) == 2:
             label, result = point
             intensity = _magnitude(result.arithmetic_intensity, "flop/byte")
             achieved = _magnitude(result.flops, "flop") / _magnitude(result.latency, "s")
-        elif len(point) == 3:
-            label, intensity, achieved = point
+        elif len(point) in (3, 4):
+            label, intensity, achieved = point[:3]
+            group = point[3] if len(point) == 4 else None
             intensity, achieved = _magnitude(intensity, "flop/byte"), _magnitude(achieved, "flop/s")
         else:
-            raise InputError("points", "(label, result) or (label, intensity, flop_per_s) tuples", point)
-        parsed.append((label, float(intensity), float(achieved)))
+            raise InputError("points", "(label, result) or (label, intensity, flop_per_s[, group]) tuples", point)
+        parsed.append((label, float(intensity), float(achieved), group))
 
-    lows = [p[1] for p in parsed] + [ridge / 100]
-    highs = [p[1] for p in parsed] + [ridge * 100]
+    ridges = [peak / bandwidth for peak in peaks]
+    lows = [p[1] for p in parsed] + [min(ridges) / 100]
+    highs = [p[1] for p in parsed] + [max(ridges) * 100]
     x = np.logspace(np.log10(min(lows) / 2), np.log10(max(highs) * 2), 200)
-    ax = _axes(ax)
-    ax.loglog(x, np.minimum(peak, x * bandwidth) / 1e12, color="black", lw=2, label=f"{hw.key} roof ({precision})")
-    ax.axvline(ridge, color="grey", ls="--", lw=1)
-    ax.annotate(f"ridge {ridge:,.0f} FLOP/B", (ridge, peak / 1e12), textcoords="offset points", xytext=(5, -28),
-                fontsize=8, color="grey")
-    for label, intensity, achieved in parsed:
-        ax.scatter([intensity], [achieved / 1e12], zorder=3, label=label)
+    ax = _axes(ax, figsize=(7, 4.5) if annotate else (6, 4))
+    for i, (p, peak, ridge) in enumerate(zip(precisions, peaks, ridges)):
+        style = "-" if i == 0 else (0, (4, 2 + i))
+        ax.loglog(x, np.minimum(peak, x * bandwidth) / 1e12, color="black", lw=2 if i == 0 else 1.2, ls=style,
+                  label=f"{hw.key} roof ({p})")
+        ax.axvline(ridge, color="grey", ls="--", lw=1)
+        ax.annotate(f"ridge {ridge:,.0f} FLOP/B ({p})", (ridge, peaks[0] / 1e12), textcoords="offset points",
+                    xytext=(5, -28 - 14 * i), fontsize=8, color="grey")
+    colours = {}
+    for label, intensity, achieved, group in parsed:
+        if group is not None:
+            if group not in colours:
+                colours[group] = f"C{len(colours)}"
+                ax.scatter([intensity], [achieved / 1e12], zorder=3, color=colours[group], label=group)
+            else:
+                ax.scatter([intensity], [achieved / 1e12], zorder=3, color=colours[group])
+        else:
+            ax.scatter([intensity], [achieved / 1e12], zorder=3, label=None if annotate else label)
+        if annotate:
+            ax.annotate(label, (intensity, achieved / 1e12), textcoords="offset points", xytext=(4, 3), fontsize=7)
     ax.set_xlabel("Arithmetic intensity (FLOP/byte)")
     ax.set_ylabel("Attainable TFLOP/s")
     ax.set_title(title or f"Roofline of {hw.name}")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     ax.grid(True, which="both", alpha=0.3)
     return ax
 
