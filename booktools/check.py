@@ -5,6 +5,7 @@ which notebooks to give it and translates its "Cell N" back to .qmd lines.
 """
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -80,7 +81,20 @@ def _reason(section: str) -> str:
     """One line saying why nbval failed a cell: the value that moved, or the exception."""
     moved = re.search(r"reference_output == test_output failed:\s*\n\s*(.+?) == (.+?)\s*$", section, re.M)
     if moved:
-        return f"golden {moved.group(1)[:150]}, now {moved.group(2)[:150]}"
+        try:
+            old, new = ast.literal_eval(moved.group(1)), ast.literal_eval(moved.group(2))
+        except (ValueError, SyntaxError):
+            return f"golden {moved.group(1)[:150]}, now {moved.group(2)[:150]}"
+        # pytest shortens long values to 'abc...xyz'; its diff lines (- now, + golden) are whole
+        minus = re.search(r"^\s+- (.*)$", section[moved.end():], re.M)
+        plus = re.search(r"^\s+\+ (.*)$", section[moved.end():], re.M)
+        if "..." in old + new and minus and plus:
+            old, new = plus.group(1), minus.group(1)
+        if len(old) + len(new) > 80:     # long outputs (HTML tables): show where they part
+            i = next((k for k, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
+            lo = max(0, i - 35)
+            old, new = (("…" if lo else "") + t[lo:i + 25] + ("…" if len(t) > i + 25 else "") for t in (old, new))
+        return f"golden {old!r}, now {new!r}"
     raised = re.findall(r"^(\w*(?:Error|Exception|Exit)): (.+)$", section, re.M)
     if raised:
         return f"raised {raised[-1][0]}: {raised[-1][1][:300]}"
@@ -92,7 +106,7 @@ def run_nbval(book: Book, goldens: list[tuple[Path, Path]]) -> tuple[list[BookEr
     """Run nbval over goldens; return one error per failing cell, and nbval's output."""
     if not goldens:
         return [], ""
-    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "--noconftest", "-q", "-rf",
+    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "--noconftest", "-vv", "-rf",
            "--nbval-sanitize-with", str(SANITIZE), f"--nbval-cell-timeout={execute.CELL_TIMEOUT}",
            "--nbval-kernel-name=python3", "-o", "addopts=", "--rootdir", str(book.root),
            *[str(g) for _, g in goldens]]
@@ -123,8 +137,8 @@ def run_nbval(book: Book, goldens: list[tuple[Path, Path]]) -> tuple[list[BookEr
                 index = int(at.group(1)) - 1
                 if line is not None and cell.metadata.get("booktools", {}).get("kind") != "inline":
                     line += index + 1
-            else:
-                index = len(lines) - 1
+            else:                                              # first line of code after #| options
+                index = next((k for k, l in enumerate(lines) if not l.startswith("#|")), 0)
             src_text = f": {lines[index].strip()[:120]}"
         errors.append(BookError(src, line, f"nbval: {what} changed ({reason}){src_text}"))
     if proc.returncode not in (0, 1) or (proc.returncode == 1 and not errors):
