@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from .errors import BookError
 
 CELL_TIMEOUT = 120
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def kernel_env(root: Path) -> dict:
@@ -39,12 +41,22 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, root: Path, source: Path | Non
     client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT,
                             allow_errors=allow_errors, record_timing=False,
                             resources={"metadata": {"path": str(cwd)}})
+    started = []
+    client.on_cell_start = lambda cell, cell_index: started.append(cell)
     try:
         client.execute(env=kernel_env(root))
     except CellExecutionError as exc:
-        cell = _failing_cell(nb)
-        line = cell.metadata.get("booktools", {}).get("line") if cell else None
+        cell = started[-1] if started else None
+        meta = cell.metadata.get("booktools", {}) if cell else {}
+        line = meta.get("line")
+        at = re.search(r"^-+> (\d+)", ANSI.sub("", str(exc)), re.M)   # the raising line within the cell
+        if line and at and meta.get("kind") != "inline":
+            line += int(at.group(1))
         raise BookError(source, line, f"cell {cell.id if cell else '?'} raised:\n{_tail(str(exc))}")
+    except (CellTimeoutError, DeadKernelError) as exc:
+        line = started[-1].metadata.get("booktools", {}).get("line") if started else None
+        raise BookError(source, line, f"the kernel stopped ({type(exc).__name__}, limit {CELL_TIMEOUT} s "
+                        f"per cell): {_tail(str(exc), 3)}")
     finally:
         for index, src in skipped.items():
             nb.cells[index].source = src
@@ -53,15 +65,6 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, root: Path, source: Path | Non
     return nb
 
 
-def _failing_cell(nb):
-    for cell in nb.cells:
-        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            if "raises-exception" not in cell.metadata.get("tags", []):
-                return cell
-    return None
-
-
 def _tail(text: str, lines: int = 25) -> str:
-    import re
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    text = ANSI.sub("", text)
     return "\n".join(text.strip().splitlines()[-lines:])

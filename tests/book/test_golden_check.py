@@ -93,7 +93,7 @@ def test_golden_reports_a_failing_cell_with_its_line(book_dir):
     replace_in(book_dir / "tutorials" / "sample.qmd", "seconds = size / bandwidth", "seconds = size / nothing")
     result = booktools(book_dir, "golden")
     assert result.returncode == 2
-    assert "tutorials/sample.qmd:22: cell sample-003 raised" in result.stderr and "NameError" in result.stderr
+    assert "tutorials/sample.qmd:25: cell sample-003 raised" in result.stderr and "NameError" in result.stderr
     assert not (book_dir / "tests" / "golden" / "sample.ipynb").exists()
 
 
