@@ -8,24 +8,32 @@ Three kinds of evidence, each kept apart:
   (Llama-2-70B held out) and 8-GPU all-reduces (2- and 4-GPU held out).
 - **End-to-end published results** from optimized stacks (TensorRT-LLM tables, NVIDIA NIM
   tables, TensorRT-LLM quantization blog), listed with their configuration and citation in
-  ``mlsysim/data/validation.yaml``. Nothing is fitted on them: they are all held out.
+  ``mlsysim/data/validation.yaml``. One factor is fitted on two of them, because no per-operator
+  data exist for it: ``low_precision_efficiency`` (FP8/INT8 math) on the two compute-bound H100
+  FP8 prefills of 2,048 tokens (``LOW_PRECISION_FIT_IDS``). All other end-to-end records are
+  held out.
 - **Software-bound results** (Splitwise's vLLM of 2023 [@patel2024splitwise]): shown, never
   fitted, and kept out of the error bounds; their error is software overhead the roofline
   does not model.
 
 ``run()`` predicts every record and returns a :class:`Validation` table (rows of predicted,
 measured and signed error, with median and max absolute error for the fit and held-out sets).
-``python -m mlsysim.validation --fit`` refits the factors and prints them.
+``python -m mlsysim.validation --fit`` refits the factors and prints them, with the error on
+the fit and held-out sets, and the experiments that were tried and not adopted.
 
-Where it stands (tests/test_validation.py holds these bounds): held-out end-to-end records
-median |error| 22%, max 185%; GEMMs held out (Llama-2-70B) median 7.7%, max 33%; all-reduce
-held out (2 and 4 GPUs) median 16%, max 414% (a 2 kB message on 2 GPUs: 7 us measured).
-What misses most: (1) throughput at very large static batches in TensorRT-LLM v0.5 (batch
-512-1,024: the engine predicts up to 3x too much; the GQA attention of that release was far
-from the memory roofline, which a later release fixed); (2) short prompts (128 tokens) at
-batch 1, 30-45% under-predicted, where time goes to work the model does not count
-(sampling, embedding, FP8 scaling, attention kernel setup); (3) quantization speedups
-over-predicted by 11-33%, because not everything halves with the weights.
+Where it stands (tests/test_validation.py holds these bounds; ``python -m mlsysim.validation``
+prints them): held-out end-to-end records median |error| 16%, max 117%, 22 of 27 within 30%
+(before low_precision_efficiency: 22%, 185%);
+GEMMs held out (Llama-2-70B) median 7.7%, max 33%; all-reduce held out (2 and 4 GPUs) median
+16%, max 414% (a 2 kB message on 2 GPUs: 7 us measured). The issue's target (median <= 10%,
+every held-out record within 30%) is not reached. What misses most: (1) throughput at very
+large static batches in TensorRT-LLM v0.5 on H200 (batch 512-1,024: up to 2.2x too much; the
+engine's decode is bound by reading the KV cache there, and a lower efficiency for those reads
+is *not* supported by the A100 records it would have to be fitted on); (2) short prompts (128
+tokens) at batch 1, 30-45% under-predicted on A100, where time goes to work the model does not
+count (sampling, embedding, kernel setup); a fixed per-pass cost fitted on the A100 records
+(5.75 ms) fixes them but raises the held-out median error (16% -> 19%), so it is not adopted
+(:func:`pass_overhead_experiment`).
 """
 from __future__ import annotations
 
@@ -45,6 +53,12 @@ MEASUREMENTS = DATA / "measurements"
 GEMM_FIT_MODEL = "Llama-2-7B"
 #: Split of the all-reduce data: these GPU counts are fitted, the others (2 and 4 GPUs) held out.
 ALLREDUCE_FIT_WORKERS = (8,)
+
+#: The end-to-end records ``low_precision_efficiency`` is fitted on: compute-bound FP8 prefills.
+LOW_PRECISION_FIT_IDS = ("trtllm-ttft-h100-llama2-7b-2048", "trtllm-ttft-h100-llama2-70b-2048")
+#: Where a fixed per-pass cost would be fitted (the experiment that was not adopted).
+PASS_OVERHEAD_FIT_HARDWARE = "A100"
+END_TO_END = ("ttft", "itl", "throughput", "speedup")
 
 FIT, HELD_OUT, SOFTWARE = "fit", "held-out", "software-bound"
 
@@ -112,6 +126,22 @@ class Validation:
     @property
     def software(self):
         return self.subset(SOFTWARE)
+
+    @property
+    def end_to_end(self):
+        """Only the end-to-end records (TTFT, ITL, throughput, speedup)."""
+        return Validation([r for r in self.rows if r.kind in END_TO_END], self.title)
+
+    def within(self, band: float) -> float:
+        """Fraction of records whose |error| is at most ``band``."""
+        return float(np.mean(np.abs(self.errors) <= band)) if self.rows else float("nan")
+
+    def plot(self, ax=None, band=0.25, title=None):
+        """Parity plot of these records (see :func:`mlsysim.plots.parity`)."""
+        from mlsysim.plots import parity
+
+        return parity([r.predicted for r in self.rows], [r.measured for r in self.rows],
+                      groups=[f"{r.kind}, {r.role}" for r in self.rows], band=band, ax=ax, title=title)
 
     @property
     def errors(self) -> np.ndarray:
@@ -264,11 +294,62 @@ def fit_allreduce(rows) -> dict:
     return {"allreduce_latency": float(alpha), "interconnect_efficiency": float(1 / inv_eta)}
 
 
+def _log_loss(records, calibration) -> float:
+    errors = [predict_published(rec, calibration) / _measured_si(rec) for rec in records]
+    return float(np.mean(np.log(errors) ** 2))
+
+
+def _grid_fit(records, calibration, name, grid):
+    """The value of factor ``name`` on ``grid`` minimising the mean squared log error on ``records``."""
+    losses = [_log_loss(records, calibration.with_(**{name: float(x)})) for x in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def low_precision_fit_records() -> list:
+    return [rec for rec in load_published() if rec["id"] in LOW_PRECISION_FIT_IDS]
+
+
+def fit_low_precision(calibration=None) -> dict:
+    """``low_precision_efficiency`` on the compute-bound FP8 prefills (LOW_PRECISION_FIT_IDS),
+    on a 0.01 grid, the other factors as given."""
+    from mlsysim.solvers._common import resolve_calibration
+
+    cal = resolve_calibration(calibration)
+    value = _grid_fit(low_precision_fit_records(), cal, "low_precision_efficiency", np.arange(0.30, 0.9001, 0.01))
+    return {"low_precision_efficiency": round(value, 2)}
+
+
+def pass_overhead_experiment(calibration=None, hardware=PASS_OVERHEAD_FIT_HARDWARE) -> dict:
+    """Fit a fixed per-pass cost on the end-to-end records of one ``hardware`` and evaluate it on
+    the others. Returns the fitted value (s) and the held-out end-to-end summary before and after:
+    ``{"pass_overhead", "fit_before", "fit_after", "held_before", "held_after"}``, each summary a
+    Validation. Not adopted in the calibration (see ``Calibration.pass_overhead``)."""
+    from mlsysim.solvers._common import resolve_calibration
+
+    cal = resolve_calibration(calibration)
+    fit_recs = [rec for rec in load_published() if rec["kind"] in END_TO_END and rec["hardware"] == hardware]
+    value = _grid_fit(fit_recs, cal, "pass_overhead", np.arange(0.0, 10.0001e-3, 0.25e-3))
+    fit_ids = {rec["id"] for rec in fit_recs}
+
+    def split(c):
+        v = run(c, software=False).end_to_end
+        return (Validation([r for r in v.rows if r.id in fit_ids]),
+                Validation([r for r in v.rows if r.id not in fit_ids and r.role == HELD_OUT]))
+
+    (fit_before, held_before), (fit_after, held_after) = split(cal), split(cal.with_(pass_overhead=value))
+    return {"pass_overhead": value, "fit_before": fit_before, "fit_after": fit_after,
+            "held_before": held_before, "held_after": held_after}
+
+
 def fit() -> dict:
-    """Refit every hardware factor on its stated subset; returns {factor: value}."""
+    """Refit every factor on its stated subset; returns {factor: value}. The hardware factors
+    come first (Vidur); ``low_precision_efficiency`` is fitted with them in place."""
+    from mlsysim.calibration import DEFAULT
+
     gemm_fit, _ = gemm_split()
     ar_fit, _ = allreduce_split()
-    return {**fit_gemm(gemm_fit), **fit_allreduce(ar_fit)}
+    hardware = {**fit_gemm(gemm_fit), **fit_allreduce(ar_fit)}
+    return {**hardware, **fit_low_precision(DEFAULT.with_(**hardware))}
 
 
 def _operator_records(calibration=None):
@@ -446,7 +527,8 @@ def main(argv=None) -> int:
     if args.fit:
         fitted = fit()
         print("Refit on: GEMMs of", GEMM_FIT_MODEL, "(A100 + H100, TP 1-8, 1-4,096 tokens);",
-              f"all-reduce on {' and '.join(map(str, ALLREDUCE_FIT_WORKERS))} GPUs (A100 + H100)")
+              f"all-reduce on {' and '.join(map(str, ALLREDUCE_FIT_WORKERS))} GPUs (A100 + H100);",
+              "low-precision math on", ", ".join(LOW_PRECISION_FIT_IDS))
         for name, value in fitted.items():
             now = getattr(DEFAULT, name)
             print(f"  {name:26s} fitted {value:.4g}   in calibration.py {now:.4g}")
@@ -457,6 +539,18 @@ def main(argv=None) -> int:
                 sub = ops.subset(role, kind)
                 print(f"  {kind:10s} {role:8s} n={len(sub):3d}  median |err| {pct(sub.median_abs_error, 2):>6s}"
                       f"  max |err| {pct(sub.max_abs_error, 2):>6s}")
+        e2e = run(cal, software=False).end_to_end
+        for role in (FIT, HELD_OUT):
+            sub = e2e.subset(role)
+            print(f"  {'end-to-end':10s} {role:8s} n={len(sub):3d}  median |err| {pct(sub.median_abs_error, 2):>6s}"
+                  f"  max |err| {pct(sub.max_abs_error, 2):>6s}  within 30%: {sum(abs(sub.errors) <= 0.3)}/{len(sub)}")
+        exp = pass_overhead_experiment(cal)
+        print(f"\nNot adopted: pass_overhead fitted on the {PASS_OVERHEAD_FIT_HARDWARE} end-to-end records = "
+              f"{exp['pass_overhead'] * 1e3:.2f} ms")
+        for name in ("fit", "held"):
+            b, a = exp[f"{name}_before"], exp[f"{name}_after"]
+            print(f"  {name:4s} n={len(a):2d}  median |err| {pct(b.median_abs_error, 2)} -> {pct(a.median_abs_error, 2)}"
+                  f"   max |err| {pct(b.max_abs_error, 2)} -> {pct(a.max_abs_error, 2)}")
         print()
     v = run(operators=args.all)
     print(v if args.all else v)

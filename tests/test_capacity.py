@@ -133,7 +133,8 @@ def test_paged_waste_is_below_one_block(length, block):
 
 # ---------------------------------------------------------------- request latency
 ROUND = Calibration(compute_efficiency=0.5, memory_efficiency=0.8, interconnect_efficiency=0.5,
-                    allreduce_latency=10e-6, serving_power_fraction=0.5, kernel_overhead=5e-6, kernels_per_layer=10)
+                    allreduce_latency=10e-6, serving_power_fraction=0.5, kernel_overhead=5e-6, kernels_per_layer=10,
+                    low_precision_efficiency=0.5, pass_overhead=0.0)
 
 
 def test_request_latency_by_hand():

@@ -13,11 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Current error bounds (fraction). A change that makes the engine worse fails here; a change
 # that makes it better should tighten these. Reached on the held-out end-to-end records:
-# median 22%, max 185% (large-batch TensorRT-LLM v0.5 throughput, see mlsysim/validation.py);
-# the target (median <= 10%, max <= 30%) is not reached.
+# median 16%, max 117%, 22 of 27 within 30% (large-batch TensorRT-LLM v0.5 throughput misses
+# most, see mlsysim/validation.py); the target (median <= 10%, max <= 30%) is not reached.
 BOUNDS = {
-    "published held-out": (0.23, 1.90),
-    "published fit": (0.20, 0.32),
+    "published held-out": (0.17, 1.20),
+    "published fit": (0.09, 0.31),
+    "end-to-end held-out": (0.17, 1.20),
+    "end-to-end fit": (0.01, 0.01),
     "gemm held-out": (0.09, 0.36),
     "gemm fit": (0.10, 0.50),
     "all-reduce held-out": (0.22, 4.5),
@@ -45,6 +47,18 @@ def _check(v, name):
 def test_published_error_bounds(published):
     _check(published.held_out, "published held-out")
     _check(published.fit, "published fit")
+    _check(published.end_to_end.held_out, "end-to-end held-out")
+    _check(published.end_to_end.fit, "end-to-end fit")
+    assert published.end_to_end.held_out.within(0.30) >= 22 / 27 - 1e-9
+
+
+def test_pass_overhead_experiment_is_not_adopted():
+    # fitted on the A100 records it helps them and hurts the held-out median: kept at 0
+    exp = validation.pass_overhead_experiment()
+    assert DEFAULT.pass_overhead == 0
+    assert exp["pass_overhead"] > 1e-3
+    assert exp["fit_after"].median_abs_error < exp["fit_before"].median_abs_error
+    assert exp["held_after"].median_abs_error > exp["held_before"].median_abs_error
 
 
 def test_operator_error_bounds(operators):
@@ -71,8 +85,11 @@ def test_held_out_is_non_empty_and_disjoint_from_fit(published, operators):
     assert gemm_held and not set(gemm_fit) & set(gemm_held)
     ar_fit, ar_held = validation.allreduce_split()
     assert ar_held and not set(ar_fit) & set(ar_held)
-    # every end-to-end record is held out: no factor is fitted on them
-    assert all(r.role == "held-out" for r in published.rows if r.kind not in ("gemm", "all-reduce"))
+    # every end-to-end record is held out except the two that fit low_precision_efficiency
+    fitted = {r.id for r in published.end_to_end.fit.rows}
+    assert fitted == set(validation.LOW_PRECISION_FIT_IDS)
+    assert all(r.role == "held-out" for r in published.rows
+               if r.kind not in ("gemm", "all-reduce") and r.id not in fitted)
 
 
 def test_fit_reproduces_the_calibration():

@@ -80,7 +80,7 @@ class Engine:
             bytes_moved = m.si["parameters"] * bpe + b * image
             footprint = m.si["parameters"] * bpe + b * image * 8
 
-        t_c = compute_time(flops, peak, cal.compute_efficiency)
+        t_c = compute_time(flops, peak, cal.compute_efficiency_for(math_precision))
         t_m = memory_time(bytes_moved, bandwidth, cal.memory_efficiency)
         latency = maximum(t_c, t_m)
         fits = footprint <= h.si["memory"]

@@ -9,11 +9,12 @@ activations per layer [@shoeybi2019megatron].
 
 Per pass, with N_a active parameters, b bytes per weight, T tokens in the pass:
 
-    t = max(F / (p P eta_c), B / (p W eta_m)) + L (n_k t_k + 2 t_allreduce(T x d x b_act))
+    t = max(F / (p P eta_c), B / (p W eta_m)) + L (n_k t_k + 2 t_allreduce(T x d x b_act)) + t_pass
 
 where p is the tensor-parallel degree; F and B come from
-:mod:`mlsysim.physics.transformer`; eta, the kernels per layer n_k and the fixed
-cost of one kernel t_k from :mod:`mlsysim.calibration`. The last term does not
+:mod:`mlsysim.physics.transformer`; eta (eta_c for the math precision: fp16 or
+8/4-bit), the kernels per layer n_k, the fixed cost of one kernel t_k and of
+one pass t_pass from :mod:`mlsysim.calibration`. The last term does not
 depend on the context, so a decode step stays affine in it.
 """
 from __future__ import annotations
@@ -72,6 +73,7 @@ class ReplicaPhysics:
         self.bytes_per_weight = BYTES_PER_ELEMENT[self.precision]
         self.act_bytes = BYTES_PER_ELEMENT[self.compute_precision]
         self.peak = h.si["peak_flops"][self.compute_precision]
+        self.compute_efficiency = cal.compute_efficiency_for(self.compute_precision)
         self.bandwidth = h.si["bandwidth"]
         self.link = h.si["link"] if h.si["link"] is not None else cal.pcie_bandwidth
         self.kv_per_token = m.kv_elements_per_token() * BYTES_PER_ELEMENT[self.kv_precision]
@@ -90,14 +92,15 @@ class ReplicaPhysics:
 
     def pass_times(self, flops, bytes_moved, tokens):
         """(compute, memory, fixed) seconds of one pass over ``tokens`` tokens; the third term is
-        the all-reduces plus the fixed per-kernel cost of every layer, L (n_k t_k + 2 t_allreduce)."""
+        the all-reduces, the fixed per-kernel cost of every layer and the fixed cost of the pass,
+        L (n_k t_k + 2 t_allreduce) + t_pass. None depends on the context."""
         cal, p = self.calibration, self.tp
-        t_compute = compute_time(flops, p * self.peak, cal.compute_efficiency)
+        t_compute = compute_time(flops, p * self.peak, self.compute_efficiency)
         t_memory = memory_time(bytes_moved, p * self.bandwidth, cal.memory_efficiency)
         message = tokens * self.model.hidden_dim * self.act_bytes
         t_comm = 2 * self.model.layers * ring_allreduce_time(message, p, self.link, cal.allreduce_latency,
                                                              cal.interconnect_efficiency)
-        t_comm = t_comm + self.model.layers * cal.kernels_per_layer * cal.kernel_overhead
+        t_comm = t_comm + self.model.layers * cal.kernels_per_layer * cal.kernel_overhead + cal.pass_overhead
         return t_compute, t_memory, t_comm
 
     def _pass_time(self, flops, bytes_moved, tokens):
