@@ -18,7 +18,8 @@ from .project import Book
 # ---------------------------------------------------------------- prose numbers
 NUM = r"(?<![\w.\-/^])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 SCALE = r"(?:\s?(?:k|K|M|B|T|bn|thousand|million|billion|trillion)\b)?"
-_DATA = r"(?:[KMGTPE]i?B|[KMGTP]b|bytes?|bits?)"
+# bits are left out on purpose: "16 bits" names a number format, it is not a measurement
+_DATA = r"(?:[KMGTPE]i?B|[KMGTP]b|bytes?)"
 UNITS = [
     # rates first, so "TB/s" wins over "TB"
     rf"{_DATA}/s", r"tokens?/s", r"tok/s", r"req(?:uests)?/s", r"queries/s", r"QPS",

@@ -37,6 +37,7 @@ def test_unbound_numbers_are_errors(text, found):
     "Suppose a fleet serves [1,000 req/s]{.input} for [30 days]{.input}.",
     "The time is $t = 3 ms$ and $$E = 700 W \\cdot t$$ exactly.",
     "An H100, GPT-4, FP8, K=8, chapter 3, the year 2024, and Exercise 2.",
+    "FP16 stores each weight in 16 bits, INT4 in 4 bits.",
     "```python\nx = 80  # GB\nprint('3 ms')\n```",
     "See [the roofline](https://example.com/80GB-3ms).",
 ])
