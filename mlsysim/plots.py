@@ -113,3 +113,59 @@ def sweep(x, series: dict, xlabel: str, ylabel: str, ax=None, logx: bool = False
         ax.legend(fontsize=8)
     ax.grid(True, alpha=0.3)
     return ax
+
+
+def parity(predicted, measured, groups=None, fit=None, band: float = 0.25, ax=None, title: str | None = None,
+           xlabel: str = "measured", ylabel: str = "predicted by the engine", unit: str | None = None,
+           colours: dict | None = None):
+    """Predicted against measured on log-log axes, with the line y = x and a +/-``band`` region.
+
+    ``groups`` (one label per point) colours the points and names them in the legend; ``fit``
+    (one bool per point) draws fitted points filled and held-out points hollow. Quantities are
+    converted to ``unit``; ``colours`` maps a group to a matplotlib colour (default: C0, C1, ...).
+    A point inside the band is within ``band`` of its measurement.
+    """
+    pred, meas = _magnitude(predicted, unit), _magnitude(measured, unit)
+    if pred.shape != meas.shape or pred.ndim != 1 or not len(pred):
+        raise InputError("predicted", f"one value per measurement ({meas.shape})", pred.shape)
+    if not np.all((pred > 0) & (meas > 0)):
+        raise InputError("measured", "positive values (the axes are logarithmic)", "a value <= 0")
+    groups = list(groups) if groups is not None else [""] * len(pred)
+    fit = np.zeros(len(pred), bool) if fit is None else np.asarray(fit, bool)
+    if len(groups) != len(pred) or fit.shape != pred.shape:
+        raise InputError("groups", f"one label (and one fit flag) per point ({len(pred)})", len(groups))
+    ax = _axes(ax, figsize=(5, 5))
+    lo, hi = min(pred.min(), meas.min()) / 1.6, max(pred.max(), meas.max()) * 1.6
+    line = np.geomspace(lo, hi, 50)
+    ax.fill_between(line, line * (1 - band), line * (1 + band), color="0.85", label=f"±{band:.0%}")
+    ax.plot(line, line, color="0.4", lw=1)
+    given, colours = dict(colours or {}), {}
+    for g, p, m, f in zip(groups, pred, meas, fit):
+        colour = colours.setdefault(g, given.get(g, f"C{len(colours) % 10}"))
+        ax.scatter(m, p, s=36, edgecolors=colour, facecolors=colour if f else "none", linewidths=1.4, zorder=3)
+    for g, colour in colours.items():
+        if g:
+            ax.scatter([], [], s=36, edgecolors=colour, facecolors="none", linewidths=1.4, label=g)
+    if fit.any() and not fit.all():
+        ax.scatter([], [], s=36, color="0.3", label="filled: fitted")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal")
+    if hi / lo < 30:  # a narrow range: plain tick labels instead of powers of ten
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(ScalarFormatter())
+            axis.set_minor_formatter(NullFormatter())
+        ticks = [t for t in (0.5, 1, 1.5, 2, 3, 5, 10, 20) if lo <= t <= hi]
+        ax.set_xticks(ticks)
+        ax.set_yticks(ticks)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(True, which="both", alpha=0.2)
+    return ax

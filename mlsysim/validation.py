@@ -61,6 +61,8 @@ PASS_OVERHEAD_FIT_HARDWARE = "A100"
 END_TO_END = ("ttft", "itl", "throughput", "speedup")
 
 FIT, HELD_OUT, SOFTWARE = "fit", "held-out", "software-bound"
+#: One colour per kind of record in every parity plot.
+KIND_COLOURS = {"ttft": "C0", "itl": "C1", "throughput": "C2", "speedup": "C4", "gemm": "C7", "all-reduce": "C3"}
 
 
 # ----------------------------------------------------------------------------------------
@@ -136,12 +138,26 @@ class Validation:
         """Fraction of records whose |error| is at most ``band``."""
         return float(np.mean(np.abs(self.errors) <= band)) if self.rows else float("nan")
 
-    def plot(self, ax=None, band=0.25, title=None):
-        """Parity plot of these records (see :func:`mlsysim.plots.parity`)."""
+    def plot(self, band=0.25, title=None):
+        """Parity plots (:func:`mlsysim.plots.parity`), one panel per unit: times in ms, throughput in
+        token/s, speedups; colour by kind, filled points fitted, hollow held out. Returns the axes."""
+        import matplotlib.pyplot as plt
+
         from mlsysim.plots import parity
 
-        return parity([r.predicted for r in self.rows], [r.measured for r in self.rows],
-                      groups=[f"{r.kind}, {r.role}" for r in self.rows], band=band, ax=ax, title=title)
+        panels = [(u, [r for r in self.rows if r.unit == u]) for u in ("s", "token/s", "ratio")]
+        panels = [(u, rows) for u, rows in panels if rows]
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.4), layout="constrained", squeeze=False)
+        labels = {"s": ("time, ms", 1e3), "token/s": ("throughput, token/s", 1.0), "ratio": ("speedup, x", 1.0)}
+        for ax, (unit, rows) in zip(axes[0], panels):
+            label, scale = labels[unit]
+            parity([r.predicted * scale for r in rows], [r.measured * scale for r in rows],
+                   groups=[r.kind for r in rows], fit=[r.role == FIT for r in rows], band=band, ax=ax,
+                   colours=KIND_COLOURS,
+                   xlabel=f"measured {label}", ylabel=f"predicted {label}")
+        if title:
+            fig.suptitle(title)
+        return axes[0]
 
     @property
     def errors(self) -> np.ndarray:
