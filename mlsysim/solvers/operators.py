@@ -214,10 +214,10 @@ class OperatorModel:
             side = m.input_resolution or 224
             footprint = m.si["parameters"] * bw + b * 3 * side * side * ba * 8
 
-        overhead = cal.kernel_overhead
+        overhead, eta_c = cal.kernel_overhead, cal.compute_efficiency_for(math_precision)
         operators, total_f, total_b, total_t, compute_t = [], 0.0, 0.0, 0.0, 0.0
         for name, count, flops, bytes_moved in rows:
-            t_c = compute_time(flops, peak, cal.compute_efficiency)
+            t_c = compute_time(flops, peak, eta_c)
             t_m = memory_time(bytes_moved, bandwidth, cal.memory_efficiency)
             t = count * (max(t_c, t_m) + overhead)
             bound = "Compute" if t_c >= t_m else "Memory"
@@ -238,7 +238,7 @@ class OperatorModel:
             "arithmetic_intensity": total_f / total_b,
             "latency": total_t,
             "ridge_point": peak / bandwidth,
-            "achieved_ridge_point": peak * cal.compute_efficiency / (bandwidth * cal.memory_efficiency),
+            "achieved_ridge_point": peak * eta_c / (bandwidth * cal.memory_efficiency),
             "compute_bound_share": compute_t / total_t,
             "compute_precision": math_precision,
             "operators": tuple(operators),
