@@ -255,6 +255,7 @@ class BatchingModel:
         for c in np.unique(b):
             sel = b == c
             prob_wait[sel] = qu.erlang_c(int(c), np.minimum(rho[sel], 1.0) * c)
+        prob_wait = np.where(prob_wait < 1e-12, 0.0, prob_wait)   # below rounding: nobody waits
         fixed_part = tp + n * token_time
         with np.errstate(divide="ignore", invalid="ignore"):
             wait = np.where(stable, prob_wait / (cap - lam), np.inf)
