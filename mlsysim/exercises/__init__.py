@@ -164,7 +164,10 @@ def check(exercise_id: str, answer) -> CheckResult:
         unit = f" {ex.unit}" if ex.unit else ""
         from mlsysim.show import sig
 
-        shown, target = sig(got, 4), sig(want, 4)
+        def shown_(x):
+            return f"{int(x):,}" if float(x).is_integer() else sig(x, 4)
+
+        shown, target = shown_(got), shown_(want)
         if error <= ex.tolerance:
             within = "matches" if ex.tolerance == 0 else f"is within {ex.tolerance:.0%} of"
             status, message = "correct", f"{shown}{unit} {within} the engine's {target}{unit}."
