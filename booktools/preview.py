@@ -166,6 +166,7 @@ def render_page(book: Book, path: Path, nb, out_dir: Path, instructor: bool = Fa
     write_atomic(nav, _nav(book, path))
     args = ["--standalone", "--mathml", "--toc", "--toc-depth=2", "--section-divs",
             f"--lua-filter={HERE / 'preview.lua'}", "--citeproc",
+            "--metadata=reference-section-title:References",
             f"--css={HERE / 'preview.css'}", "--embed-resources",
             f"--resource-path={path.parent}{':' if sys.platform != 'win32' else ';'}{book.root}",
             f"--include-before-body={nav}"]
