@@ -17,10 +17,10 @@ def amortized_capex(capex, life_years, days):
 
 
 def energy_cost(energy_kwh, price_per_kwh):
-    """C_energy = E (kWh) x price ($/kWh)."""
+    """C_energy = E (kWh) x price ($/kWh) [@barroso2018datacenter]."""
     return energy_kwh * price_per_kwh
 
 
 def maintenance_cost(capex, fraction_per_year, days):
-    """C_maint = capex x f x d / 365."""
+    """C_maint = capex x f x d / 365 [@barroso2018datacenter]."""
     return capex * fraction_per_year * days / DAYS_PER_YEAR

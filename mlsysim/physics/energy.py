@@ -9,7 +9,7 @@ JOULES_PER_KWH = 3.6e6
 
 
 def energy(power_watts, seconds):
-    """E = P x t, in joules."""
+    """E = P x t, in joules [@barroso2018datacenter]."""
     return power_watts * seconds
 
 
@@ -19,5 +19,5 @@ def facility_energy(it_energy, pue):
 
 
 def carbon(energy_joules, intensity_g_per_kwh):
-    """CO2e grams = E (kWh) x grid intensity (g/kWh)."""
+    """CO2e grams = E (kWh) x grid intensity (g/kWh); intensities by region from [@ember2024review]."""
     return energy_joules / JOULES_PER_KWH * intensity_g_per_kwh

@@ -59,13 +59,13 @@ def attention_value_bytes(batch, heads, kv_heads, query_len, kv_len, head_dim, a
 
 
 def elementwise_flops(elements, flops_per_element):
-    """F = n x f: an elementwise or normalisation op does a few FLOPs per element."""
+    """F = n x f: an elementwise or normalisation op does a few FLOPs per element [@williams2009roofline]."""
     return elements * flops_per_element
 
 
 def elementwise_bytes(elements, act_bytes, reads=1, writes=1, parameters=0, parameter_bytes=None):
     """B = b_a n (r + w) + b_p p: each of the r input and w output tensors of n elements
-    crosses memory once; ``parameters`` (a norm's gain vector, say) are read once."""
+    crosses memory once; ``parameters`` (a norm's gain vector, say) are read once [@williams2009roofline]."""
     parameter_bytes = act_bytes if parameter_bytes is None else parameter_bytes
     return act_bytes * elements * (reads + writes) + parameter_bytes * parameters
 
@@ -87,6 +87,6 @@ def conv2d_flops(batch, out_h, out_w, in_channels, out_channels, kernel, groups=
 def conv2d_bytes(batch, in_h, in_w, out_h, out_w, in_channels, out_channels, kernel, weight_bytes, act_bytes,
                  groups=1):
     """B = b_a b (H_in W_in C_in + H_out W_out C_out) + b_w k^2 (C_in / g) C_out: read the
-    input feature map and the filters once, write the output feature map once."""
+    input feature map and the filters once, write the output feature map once [@williams2009roofline]."""
     return (act_bytes * batch * (in_h * in_w * in_channels + out_h * out_w * out_channels)
             + weight_bytes * kernel * kernel * (in_channels / groups) * out_channels)

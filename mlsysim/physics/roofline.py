@@ -26,12 +26,12 @@ def attainable_flops(intensity, peak_flops, bandwidth):
 
 
 def compute_time(flops, peak_flops, efficiency=1.0):
-    """t_c = F / (P x eta_c): time if compute were the only limit."""
+    """t_c = F / (P x eta_c): time if compute were the only limit [@williams2009roofline]."""
     return flops / (peak_flops * efficiency)
 
 
 def memory_time(bytes_moved, bandwidth, efficiency=1.0):
-    """t_m = B / (W x eta_m): time if memory traffic were the only limit."""
+    """t_m = B / (W x eta_m): time if memory traffic were the only limit [@williams2009roofline]."""
     return bytes_moved / (bandwidth * efficiency)
 
 

@@ -10,7 +10,7 @@ from mlsysim.physics._array import power
 
 
 def weight_bytes(parameters, bytes_per_element):
-    """Bytes to hold the weights: N x b."""
+    """Bytes to hold the weights: N x b [@pope2022efficiently]."""
     return parameters * bytes_per_element
 
 
@@ -58,5 +58,5 @@ def moe_weights_read(dense_parameters, expert_parameters, experts, active_per_to
     """Parameters a mixture-of-experts layer stack reads for ``tokens`` tokens:
     N_dense + E_touched x N_expert, where E_touched is
     :func:`expected_experts_touched` and N_expert the parameters of one expert
-    summed over layers."""
+    summed over layers [@fedus2022switch]."""
     return dense_parameters + expected_experts_touched(experts, active_per_token, tokens) * expert_parameters

@@ -5,26 +5,27 @@ from mlsysim.calibration import DEFAULT, Calibration
 from mlsysim.errors import InputError
 
 
+def _resolve(value, parameter, spec_type, catalog, example):
+    """A spec passes through; a name is looked up in its catalogue; anything else is an error."""
+    if isinstance(value, spec_type):
+        return value
+    if isinstance(value, str):
+        return catalog.get(value)
+    raise InputError(parameter, f"a {spec_type.__name__} (e.g. {example}) or a name", type(value).__name__)
+
+
 def resolve_model(model, parameter: str = "model"):
     from mlsysim.specs.catalog import Models
     from mlsysim.specs.models import ModelSpec
 
-    if isinstance(model, ModelSpec):
-        return model
-    if isinstance(model, str):
-        return Models.get(model)
-    raise InputError(parameter, "a ModelSpec (e.g. mlsysim.Models.Llama3_70B) or a model name", type(model).__name__)
+    return _resolve(model, parameter, ModelSpec, Models, "mlsysim.Models.Llama3_70B")
 
 
 def resolve_hardware(hardware, parameter: str = "hardware"):
     from mlsysim.specs.catalog import Hardware
     from mlsysim.specs.hardware import HardwareSpec
 
-    if isinstance(hardware, HardwareSpec):
-        return hardware
-    if isinstance(hardware, str):
-        return Hardware.get(hardware)
-    raise InputError(parameter, "a HardwareSpec (e.g. mlsysim.Hardware.Cloud.H100) or a hardware name", type(hardware).__name__)
+    return _resolve(hardware, parameter, HardwareSpec, Hardware, "mlsysim.Hardware.Cloud.H100")
 
 
 def resolve_calibration(calibration) -> Calibration:
