@@ -97,3 +97,14 @@ _MAY_BE_ZERO = frozenset({"pass_overhead", "kernel_overhead", "allreduce_latency
 
 
 DEFAULT = Calibration()
+
+
+def resolve_calibration(calibration) -> Calibration:
+    """``None`` means :data:`DEFAULT`; a :class:`Calibration` passes through; anything else is an error."""
+    if calibration is None:
+        return DEFAULT
+    if not isinstance(calibration, Calibration):
+        from mlsysim.errors import InputError
+
+        raise InputError("calibration", "a mlsysim.calibration.Calibration", type(calibration).__name__)
+    return calibration

@@ -36,7 +36,7 @@ def roofline(hardware, points=(), precision="fp16", ax=None, title: str | None =
     ``annotate`` writes each point's label beside it instead of in the legend.
     The roof is min(P, I x W) [@williams2009roofline]; dashed lines mark each ridge I* = P / W.
     """
-    from mlsysim.solvers._common import resolve_hardware
+    from mlsysim.specs.resolve import resolve_hardware
 
     hw = resolve_hardware(hardware)
     precisions = [precision] if isinstance(precision, str) else list(precision)

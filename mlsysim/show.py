@@ -11,7 +11,7 @@ import html
 import math
 import re
 
-from mlsysim.solvers.result import format_value
+from mlsysim.core.format import format_value
 
 __all__ = ["table", "info", "Table", "Panel", "fmt", "money", "pct", "sig"]
 

@@ -11,6 +11,8 @@ import html
 
 import numpy as np
 
+from mlsysim.core.format import format_value
+
 
 class Result:
     """Frozen record of one solve. Subclasses set ``FIELDS`` = {name: (si_unit, display_unit, label)}."""
@@ -120,39 +122,3 @@ def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def format_value(value) -> str:
-    """A short readable string for a Quantity, number, bool, string or array."""
-    if hasattr(value, "magnitude"):
-        magnitude, unit = value.magnitude, f"{value.units:~P}"
-        if str(value.dimensionality) == "dimensionless" and unit in ("", "dimensionless"):
-            unit = ""
-        text = format_value(magnitude)
-        return f"{text} {unit}".strip()
-    if isinstance(value, np.ndarray):
-        if value.size == 0:
-            return "[]"
-        if value.dtype.kind in "fiu":
-            low, high = value.min(), value.max()
-            return f"{_number(low)} .. {_number(high)} ({value.size} points)"
-        uniques = list(dict.fromkeys(value.ravel().tolist()))
-        return ", ".join(map(str, uniques[:4])) + (" ..." if len(uniques) > 4 else "")
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return _number(value)
-    return str(value)
-
-
-def _number(x) -> str:
-    x = float(x)
-    if x == 0:
-        return "0"
-    if 1e6 <= abs(x) < 1e12:
-        return f"{x:,.0f}"
-    if abs(x) >= 1e12 or abs(x) < 1e-3:
-        return f"{x:.3g}"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"

@@ -40,7 +40,7 @@ class Node:
     intra_node_bw: object = None
 
     def __post_init__(self):
-        from mlsysim.solvers._common import resolve_hardware
+        from mlsysim.specs.resolve import resolve_hardware
 
         if not isinstance(self.name, str) or not self.name:
             raise InputError("name", "a non-empty string", self.name)

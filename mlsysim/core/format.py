@@ -1,0 +1,51 @@
+"""Short readable text for engine values: Quantities, numbers, booleans, arrays.
+
+Lives in the core layer so that specs, solvers and front ends can all use it
+without reaching up the layers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def count_where(mask) -> str:
+    """'at 3 of 10 points' for a boolean array, '' for a scalar."""
+    if isinstance(mask, np.ndarray) and mask.ndim:
+        return f" at {int(mask.sum())} of {mask.size} points"
+    return ""
+
+
+def format_value(value) -> str:
+    """A short readable string for a Quantity, number, bool, string or array."""
+    if hasattr(value, "magnitude"):
+        magnitude, unit = value.magnitude, f"{value.units:~P}"
+        if str(value.dimensionality) == "dimensionless" and unit in ("", "dimensionless"):
+            unit = ""
+        text = format_value(magnitude)
+        return f"{text} {unit}".strip()
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            return "[]"
+        if value.dtype.kind in "fiu":
+            low, high = value.min(), value.max()
+            return f"{_number(low)} .. {_number(high)} ({value.size} points)"
+        uniques = list(dict.fromkeys(value.ravel().tolist()))
+        return ", ".join(map(str, uniques[:4])) + (" ..." if len(uniques) > 4 else "")
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return _number(value)
+    return str(value)
+
+
+def _number(x) -> str:
+    x = float(x)
+    if x == 0:
+        return "0"
+    if 1e6 <= abs(x) < 1e12:
+        return f"{x:,.0f}"
+    if abs(x) >= 1e12 or abs(x) < 1e-3:
+        return f"{x:.3g}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
