@@ -13,42 +13,121 @@ from __future__ import annotations
 
 import html
 import importlib
+import inspect
 import pkgutil
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
 from mlsysim.errors import InputError, UnknownNameError
 
-__all__ = ["check", "claim", "expected", "exercise", "REGISTRY", "CheckResult", "ClaimError"]
+__all__ = ["check", "claim", "expected", "exercise", "design_exercise", "Design", "KINDS", "REGISTRY", "CheckResult",
+           "ClaimError"]
+
+
+#: The kinds of exercise a chapter sets (DESIGN.md, "Exercises"): each chapter has at least a
+#: predict-then-compute, a change-one-variable and an open-design exercise.
+KINDS = {
+    "predict": "predict, then compute",
+    "change": "change one variable",
+    "connect": "connect to another chapter",
+    "design": "open design under a budget",
+}
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: how to compute its answer, how close is close, and a hint."""
+    """One exercise: how to compute its answer, how close is close, a hint, and what it teaches.
+
+    ``compute`` takes no positional arguments; its keyword arguments in UPPER_CASE are the
+    chapter's parameters (``GPU="H100"``, ``LOAD_QPS=1000``): :func:`check` fills them from the
+    caller's explicit keywords, else from the notebook's globals of that name (so a chapter run
+    with other parameters checks against its own numbers), else the defaults.
+    A design exercise (``kind="design"``) has ``evaluate(answer, **params) -> Design`` instead of
+    a single right value.
+    """
 
     id: str
-    compute: Callable[[], object]
+    compute: Callable[..., object] | None
     unit: str | None = None
     tolerance: float = 0.05
     close: float = 0.15
     hint: str = ""
     wrong: Callable[[object], object] | None = None
     choices: tuple = field(default=())
+    kind: str = "predict"
+    objective: str = ""
+    minutes: int = 10
+    points: int = 1
+    evaluate: Callable[..., "Design"] | None = None
+    answer_format: str = ""
 
-    def expected(self):
-        value = self.compute()
+    @property
+    def parameters(self) -> dict:
+        """The chapter parameters this exercise reads, with their defaults."""
+        fn = self.evaluate or self.compute
+        return {name: p.default for name, p in inspect.signature(fn).parameters.items()
+                if name.isupper() and p.default is not inspect.Parameter.empty}
+
+    def resolve(self, overrides: dict | None = None) -> dict:
+        """Parameter values: explicit overrides, else the notebook's globals, else the defaults."""
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(self.parameters))
+        if unknown:
+            raise InputError(unknown[0], f"a parameter of {self.id} ({', '.join(self.parameters) or 'none'})",
+                             overrides[unknown[0]])
+        namespace = _notebook_globals()
+        return {name: overrides.get(name, namespace.get(name, default)) for name, default in self.parameters.items()}
+
+    def expected(self, **overrides):
+        """The engine's answer now (for a design exercise: the best design found)."""
+        params = self.resolve(overrides)
+        if self.evaluate is not None:
+            return self.evaluate(None, **params).best_design
+        value = self.compute(**params)
         if self.unit and hasattr(value, "to"):
             return value.to(self.unit).magnitude
+        if hasattr(value, "to") and str(value.dimensionality) == "dimensionless":
+            return value.to("").magnitude
         return value
 
-    def wrong_example(self):
+    def wrong_example(self, **overrides):
         """An answer that is obviously wrong (for tests of the check itself)."""
-        value = self.expected()
+        if self.evaluate is not None:
+            if self.wrong is None:
+                raise ValueError(f"design exercise {self.id} needs wrong=<callable returning a bad design>")
+            return self.wrong(self.expected(**overrides))
+        value = self.expected(**overrides)
         if self.wrong is not None:
             return self.wrong(value)
         if isinstance(value, str):
             return next(c for c in self.choices if c != value) if self.choices else value + "?"
         return value * 10
+
+
+@dataclass(frozen=True)
+class Design:
+    """How a proposed design fares: whether it ``meets`` the constraints (and why not), its
+    ``score`` (lower is better: dollars, seconds, ...), the ``best`` score the engine finds, and
+    that best design. ``evaluate(None, ...)`` returns the best design with its own score."""
+
+    meets: bool
+    score: float
+    best: float
+    best_design: object
+    reasons: tuple = ()
+    unit: str = ""
+    summary: str = ""
+
+
+def _notebook_globals() -> dict:
+    """The interactive namespace of a running IPython/Jupyter session, or {} in plain Python."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return {}
+    shell = sys.modules["IPython"].get_ipython()
+    return getattr(shell, "user_ns", {}) if shell is not None else {}
 
 
 class _Registry(dict):
@@ -93,17 +172,43 @@ class _Registry(dict):
 REGISTRY = _Registry()
 
 
-def exercise(exercise_id: str, *, unit=None, tolerance=0.05, close=0.15, hint="", wrong=None, choices=()):
-    """Decorator: register ``fn`` (no arguments, returns the expected answer) as an exercise."""
+def _register(exercise: Exercise):
+    if exercise.kind not in KINDS:
+        raise ValueError(f"exercise {exercise.id}: kind must be one of {', '.join(KINDS)}, got {exercise.kind!r}")
+    dict.__setitem__(REGISTRY, exercise.id, exercise)
+
+
+def exercise(exercise_id: str, *, unit=None, tolerance=0.05, close=0.15, hint="", wrong=None, choices=(),
+             kind="predict", objective="", minutes=10, points=1):
+    """Decorator: register ``fn`` (returns the expected answer; UPPER_CASE keyword arguments are
+    chapter parameters, see :class:`Exercise`) as an exercise of ``kind`` (see :data:`KINDS`)."""
     def register(fn):
-        dict.__setitem__(REGISTRY, exercise_id, Exercise(exercise_id, fn, unit, tolerance, close, hint, wrong, tuple(choices)))
+        _register(Exercise(exercise_id, fn, unit, tolerance, close, hint, wrong, tuple(choices), kind, objective,
+                           minutes, points))
         return fn
     return register
 
 
-def expected(exercise_id: str):
-    """The engine's current answer to an exercise."""
-    return REGISTRY[exercise_id].expected()
+def design_exercise(exercise_id: str, *, tolerance=0.05, close=0.15, hint="", wrong=None, objective="",
+                    minutes=20, points=3, answer_format=""):
+    """Decorator: register ``evaluate(answer, **params) -> Design`` as an open-design exercise.
+
+    Several answers can be right: a design is correct when it meets every constraint and its
+    score is within ``tolerance`` of the best the engine finds (``close`` for "close").
+    ``evaluate(None, ...)`` must return the best design. ``wrong`` turns the best design into
+    an obviously wrong one (for the tests of the check). ``answer_format`` tells the student
+    what to pass, e.g. ``"a dict: {'hardware': 'H100', 'tensor_parallel': 4}"``.
+    """
+    def register(fn):
+        _register(Exercise(exercise_id, None, None, tolerance, close, hint, wrong, (), "design", objective, minutes,
+                           points, fn, answer_format))
+        return fn
+    return register
+
+
+def expected(exercise_id: str, **parameters):
+    """The engine's current answer to an exercise (for a design exercise, the best design)."""
+    return REGISTRY[exercise_id].expected(**parameters)
 
 
 @dataclass(frozen=True)
@@ -127,55 +232,110 @@ class CheckResult:
                 f"{html.escape(repr(self))}</div>")
 
 
+_NUMBER_TEXT = re.compile(r"^\s*[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][-+]?\d+)?\s*$")
+
+
 def _as_number(answer, unit, exercise_id):
-    if hasattr(answer, "to"):
-        if not unit:
-            raise InputError("answer", f"a plain number for {exercise_id}", f"{answer:~P}")
-        try:
-            return float(answer.to(unit).magnitude)
-        except Exception:
-            raise InputError("answer", f"a quantity in {unit}", f"{answer:~P}") from None
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        try:
-            import numpy as np
+    """A plain float from a number, a numeric string or a Quantity; a clear error otherwise."""
+    what = f"a number in {unit}" if unit else "a plain number"
+    example = "1.5" if not unit else f"1.5 (meaning 1.5 {unit}), or a Quantity such as r.ttft"
+    if hasattr(answer, "to") and hasattr(answer, "magnitude"):
+        magnitude = answer.magnitude
+        if getattr(magnitude, "ndim", 0):
+            raise InputError("answer", f"{what} (one value, not an array); e.g. answer = {example}",
+                             f"an array of shape {magnitude.shape}")
+        if unit:
+            try:
+                return float(answer.to(unit).magnitude)
+            except Exception:
+                raise InputError("answer", f"a quantity convertible to {unit}", f"{answer:~P}",
+                                 detail=f"{exercise_id} is answered in {unit}") from None
+        if str(answer.dimensionality) == "dimensionless":
+            return float(answer.to("").magnitude)
+        raise InputError("answer", f"a plain number for {exercise_id}", f"{answer:~P}",
+                         detail="the answer has no unit: divide to a ratio or take .magnitude after converting")
+    if isinstance(answer, str):
+        if _NUMBER_TEXT.match(answer) and any(ch.isdigit() for ch in answer):
+            return float(answer.replace(",", ""))
+        raise InputError("answer", f"{what}; e.g. answer = {example}", answer)
+    if isinstance(answer, bool) or answer is None:
+        raise InputError("answer", f"{what}; e.g. answer = {example}", answer)
+    try:
+        import numpy as np
 
-            if isinstance(answer, np.generic):
-                return float(answer)
-        except ImportError:  # pragma: no cover
-            pass
-        raise InputError("answer", "a number" + (f" (in {unit})" if unit else ""), answer)
-    return float(answer)
+        if isinstance(answer, np.ndarray):
+            if answer.size != 1:
+                raise InputError("answer", f"{what} (one value, not an array); e.g. answer = {example}",
+                                 f"an array of shape {answer.shape}")
+            return float(answer.reshape(()))
+        if isinstance(answer, np.generic):
+            return float(answer)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(answer, (int, float)):
+        return float(answer)
+    raise InputError("answer", f"{what}; e.g. answer = {example}", type(answer).__name__)
 
 
-def check(exercise_id: str, answer) -> CheckResult:
-    """Check ``answer`` against the engine; returns (and, in a notebook, shows) the verdict."""
+def _shown(x) -> str:
+    from mlsysim.show import sig
+
+    return f"{int(x):,}" if float(x).is_integer() else sig(x, 4)
+
+
+def check(exercise_id: str, answer, **parameters) -> CheckResult:
+    """Check ``answer`` against the engine; returns (and, in a notebook, shows) the verdict.
+
+    ``answer`` is a number, a numeric string, a Quantity (converted to the exercise's unit, or a
+    dimensionless ratio), a string for a multiple-choice exercise, or a design (a dict) for an
+    open-design exercise. ``parameters`` override the chapter parameters the exercise reads
+    (see :class:`Exercise`); by default they come from the notebook.
+    """
     ex = REGISTRY[exercise_id]
     if answer is None:
-        return CheckResult(exercise_id, "wrong", "no answer yet: set `answer` in the cell above and run this one again.")
-    want = ex.expected()
+        return CheckResult(exercise_id, "wrong", "no answer yet: set answer in the cell above and run this one again.")
+    params = ex.resolve(parameters)
+    if ex.evaluate is not None:
+        return _check_design(ex, answer, params)
+    want = ex.expected(**params)
     if isinstance(want, str):
         if not isinstance(answer, str):
-            raise InputError("answer", f"one of {', '.join(ex.choices) or 'a string'}", answer)
+            raise InputError("answer", f"one of {', '.join(repr(c) for c in ex.choices) or 'a string'}", answer)
         ok = answer.strip().lower() == want.lower()
         status, message = ("correct", f"{want}.") if ok else ("wrong", ex.hint or "Look again at what limits it.")
+        return CheckResult(exercise_id, status, message)
+    got = _as_number(answer, ex.unit, exercise_id)
+    error = abs(got - want) / abs(want) if want else abs(got)
+    unit = f" {ex.unit}" if ex.unit else ""
+    shown, target = _shown(got), _shown(want)
+    if error <= ex.tolerance:
+        within = "matches" if ex.tolerance == 0 else f"is within {ex.tolerance:.0%} of"
+        status, message = "correct", f"{shown}{unit} {within} the engine's {target}{unit}."
+    elif error <= ex.close:
+        status, message = "close", f"{shown}{unit} is {error:.0%} away; within {ex.tolerance:.0%} counts. {ex.hint}".strip()
     else:
-        got = _as_number(answer, ex.unit, exercise_id)
-        error = abs(got - want) / abs(want) if want else abs(got)
-        unit = f" {ex.unit}" if ex.unit else ""
-        from mlsysim.show import sig
-
-        def shown_(x):
-            return f"{int(x):,}" if float(x).is_integer() else sig(x, 4)
-
-        shown, target = shown_(got), shown_(want)
-        if error <= ex.tolerance:
-            within = "matches" if ex.tolerance == 0 else f"is within {ex.tolerance:.0%} of"
-            status, message = "correct", f"{shown}{unit} {within} the engine's {target}{unit}."
-        elif error <= ex.close:
-            status, message = "close", f"{shown}{unit} is {error:.0%} away; within {ex.tolerance:.0%} counts. {ex.hint}".strip()
-        else:
-            status, message = "wrong", ex.hint or "Recheck your arithmetic and units."
+        status, message = "wrong", ex.hint or "Recheck your arithmetic and units."
     return CheckResult(exercise_id, status, message)
+
+
+def _check_design(ex: Exercise, answer, params) -> CheckResult:
+    try:
+        verdict = ex.evaluate(answer, **params)
+    except InputError as exc:
+        fmt = f" Expected {ex.answer_format}." if ex.answer_format else ""
+        return CheckResult(ex.id, "wrong", f"this design cannot be evaluated: {exc}.{fmt}")
+    unit = f" {verdict.unit}" if verdict.unit else ""
+    if not verdict.meets:
+        why = "; ".join(verdict.reasons) or "it misses a constraint"
+        return CheckResult(ex.id, "wrong", f"the design does not meet the targets: {why}. {ex.hint}".strip())
+    gap = verdict.score / verdict.best - 1 if verdict.best else 0.0
+    score = f"{_shown(verdict.score)}{unit}"
+    if gap <= ex.tolerance:
+        return CheckResult(ex.id, "correct", f"meets every target at {score}, within {ex.tolerance:.0%} of the "
+                                             f"best the engine finds ({_shown(verdict.best)}{unit}).")
+    status = "close" if gap <= ex.close else "wrong"
+    return CheckResult(ex.id, status, f"meets every target, but at {score} it is {gap:.0%} above the best the "
+                                      f"engine finds; within {ex.tolerance:.0%} counts. {ex.hint}".strip())
 
 
 class ClaimError(AssertionError):
