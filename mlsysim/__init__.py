@@ -23,10 +23,27 @@ _EXPORTS = {
     "BatchingModel": "mlsysim.solvers.batching",
     "BatchingOptimizer": "mlsysim.solvers.batching",
     "simulate_batching": "mlsysim.simulation",
+    "simulate_schedule": "mlsysim.simulation",
     "CapacityModel": "mlsysim.solvers.capacity",
+    "ServingScheduleModel": "mlsysim.solvers.schedule",
+    "ServingFleetModel": "mlsysim.solvers.schedule",
+    "DataPipelineModel": "mlsysim.solvers.fleet.pipeline",
+    "ReliabilityModel": "mlsysim.solvers.fleet.reliability",
+    "CarbonModel": "mlsysim.solvers.fleet.carbon",
+    "TrainingRun": "mlsysim.solvers.fleet.training_run",
+    "ServingDesignSpace": "mlsysim.search",
+    "TrainingDesignSpace": "mlsysim.search",
+    "WaferScaleModel": "mlsysim.solvers.wafer",
+    "simulate_checkpointing": "mlsysim.simulation",
     "RequestLatencyModel": "mlsysim.solvers.latency",
+    "kv_bytes_per_token": "mlsysim.solvers._common",
     "Models": "mlsysim.specs.catalog",
     "Hardware": "mlsysim.specs.catalog",
+    "Systems": "mlsysim.specs.catalog",
+    "SystemSpec": "mlsysim.specs.systems",
+    "TrainingMemoryModel": "mlsysim.solvers.training.memory",
+    "TrainingModel": "mlsysim.solvers.training.model",
+    "ComputeBudgetModel": "mlsysim.solvers.training.budget",
     "Fleet": "mlsysim.systems.types",
     "Node": "mlsysim.systems.types",
     "NetworkFabric": "mlsysim.systems.types",
@@ -43,7 +60,7 @@ _EXPORTS = {
     "SpecError": "mlsysim.errors",
 }
 _SUBMODULES = {"show", "plots", "exercises", "calibration", "physics", "solvers", "specs", "systems", "core",
-               "errors", "cli", "validation"}
+               "errors", "cli", "validation", "sensitivity", "simulation", "hardware", "search"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 

@@ -55,3 +55,18 @@ class SpecError(MlsysimError, ValueError):
         self.where = where
         self.field = field
         super().__init__(f"{where}: field '{field}': {problem}")
+
+
+class UnknownChoiceError(UnknownNameError, InputError):
+    """A parameter names an entry that is not in its catalogue (``region="frnace"``).
+
+    Both an :class:`InputError` (it names the parameter) and an :class:`UnknownNameError`
+    (it carries the closest names as ``suggestions``), so either handler catches it.
+    """
+
+    def __init__(self, parameter: str, kind: str, name: str, known: list[str]):
+        probe = UnknownNameError(kind, name, known)
+        self.kind, self.name, self.suggestions = kind, name, probe.suggestions
+        self.parameter, self.got = parameter, name
+        self.expected = f"a {kind} in the catalogue"
+        Exception.__init__(self, f"parameter '{parameter}': {probe}")

@@ -169,3 +169,125 @@ def parity(predicted, measured, groups=None, fit=None, band: float = 0.25, ax=No
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(True, which="both", alpha=0.2)
     return ax
+
+
+def stacked(categories, parts: dict, ylabel: str, ax=None, unit: str | None = None, title: str | None = None,
+            horizontal: bool = False, total_label: str | None = None):
+    """Stacked bars: one bar per category, one segment per ``label -> values`` entry of ``parts``
+    (Quantities are converted to ``unit``). Zero segments are drawn but take no space; a part
+    that is zero everywhere is left out of the legend."""
+    if not isinstance(parts, dict) or not parts:
+        raise InputError("parts", "a non-empty dict of label -> values", type(parts).__name__)
+    labels = [str(c) for c in categories]
+    ax = _axes(ax, figsize=(8, 4.2))
+    base = np.zeros(len(labels))
+    for label, values in parts.items():
+        if isinstance(values, (list, tuple)):  # one value (a number or a Quantity) per category
+            ys = np.array([float(_magnitude(v, unit)) if unit else float(getattr(v, "magnitude", v))
+                           for v in values])
+        else:
+            ys = _magnitude(values, unit) if unit else np.asarray(getattr(values, "magnitude", values), dtype=float)
+        ys = np.broadcast_to(ys, base.shape).astype(float)
+        if ys.shape != base.shape:
+            raise InputError("parts", f"values with one entry per category ({len(labels)})", f"{label}: {ys.shape}")
+        shown = label if np.any(ys > 0) else None
+        if horizontal:
+            ax.barh(labels, ys, left=base, label=shown)
+        else:
+            ax.bar(labels, ys, bottom=base, label=shown)
+        base = base + ys
+    if total_label is not None:
+        for i, total in enumerate(base):
+            text = total_label.format(total)
+            if horizontal:
+                ax.text(total, i, " " + text, va="center", fontsize=8)
+            else:
+                ax.text(i, total, text, ha="center", va="bottom", fontsize=8)
+    (ax.set_xlabel if horizontal else ax.set_ylabel)(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.grid(True, axis="x" if horizontal else "y", alpha=0.3)
+    return ax
+
+
+def tornado(elasticities, ax=None, title: str | None = None, limit: int | None = 12, threshold: float = 0.005):
+    """A tornado chart of :class:`mlsysim.sensitivity.Elasticities`: one horizontal bar per input,
+    the elasticity d ln(output) / d ln(input), largest in size at the top; bars to the left make
+    the output smaller as the input grows. Inputs whose elasticity is below ``threshold`` in size
+    are left out (and counted in the title); ``limit`` keeps the largest ones. A bar of -1 means
+    the output halves when the input doubles; 0, that investing in the input buys nothing here."""
+    rows = [r for r in getattr(elasticities, "rows", ()) if np.isfinite(r.elasticity)]
+    if not hasattr(elasticities, "rows"):
+        raise InputError("elasticities", "the result of mlsysim.sensitivity.elasticities(...)",
+                         type(elasticities).__name__)
+    shown = [r for r in rows if abs(r.elasticity) >= threshold][:limit]
+    hidden = len(rows) - len(shown)
+    ax = _axes(ax, figsize=(6.4, 0.42 * max(len(shown), 2) + 1.4))
+    y = np.arange(len(shown))[::-1]
+    values = np.array([r.elasticity for r in shown])
+    ax.barh(y, values, color=["C3" if v < 0 else "C0" for v in values])
+    for yi, v in zip(y, values):
+        ax.text(v, yi, f" {v:+.2f} ", va="center", ha="left" if v >= 0 else "right", fontsize=8)
+    ax.set_yticks(y, [r.name for r in shown], fontsize=8)
+    ax.axvline(0, color="0.3", lw=1)
+    span = max(float(np.max(np.abs(values))) if len(values) else 1.0, 0.1)
+    ax.set_xlim(-1.35 * span, 1.35 * span)
+    ax.set_xlabel(f"elasticity of {elasticities.output_name}  (d ln y / d ln x)")
+    note = f" ({hidden} inputs with |e| < {threshold:g} not shown)" if hidden else ""
+    ax.set_title((title or f"Where to invest: {elasticities.output_name}") + note, fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
+    return ax
+
+
+def pareto(x, y, front=None, labels=None, groups=None, ax=None, xlabel: str = "", ylabel: str = "",
+           title: str | None = None, logx: bool = False, logy: bool = False, highlight=None,
+           highlight_label: str = "chosen"):
+    """Every design as a point (x, y), both to be minimised, and the Pareto front as a step line.
+
+    ``front`` is the indices of the front (default: computed here with
+    :func:`mlsysim.search.pareto_front`); ``groups`` (one label per point) colours the points;
+    ``labels`` (one per front point, or a dict index -> text) annotates the front; ``highlight``
+    (an index) rings one design, e.g. the cheapest that meets the targets."""
+    from mlsysim.search import pareto_front
+
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if xs.shape != ys.shape or xs.ndim != 1:
+        raise InputError("y", f"one value per design, like x {xs.shape}", ys.shape)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    front = pareto_front(np.column_stack([xs, ys])) if front is None else np.asarray(front, dtype=int)
+    ax = _axes(ax, figsize=(6.4, 4.4))
+    if groups is None:
+        ax.scatter(xs[ok], ys[ok], s=8, color="0.75", label="every feasible design", zorder=1)
+    else:
+        groups = np.asarray(groups, dtype=object)
+        for i, g in enumerate(dict.fromkeys(groups[ok])):
+            sel = ok & (groups == g)
+            ax.scatter(xs[sel], ys[sel], s=9, color=f"C{i % 10}", alpha=0.55, label=str(g), zorder=1)
+    order = front[np.argsort(xs[front])]
+    ax.step(xs[order], ys[order], where="post", color="black", lw=1.4, zorder=2)
+    ax.scatter(xs[order], ys[order], s=28, facecolors="none", edgecolors="black", zorder=3,
+               label="Pareto front")
+    if labels is not None:
+        items = labels.items() if isinstance(labels, dict) else zip(order, labels)
+        for i, text in items:
+            ax.annotate(str(text), (xs[i], ys[i]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    if highlight is not None:
+        ax.scatter([xs[highlight]], [ys[highlight]], s=110, facecolors="none", edgecolors="C3", lw=2, zorder=4,
+                   label=highlight_label)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    for axis, log in ((ax.xaxis, logx), (ax.yaxis, logy)):
+        (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log" if log else "linear")
+        if log:                                   # plain numbers at 1, 2, 5 x 10^k
+            axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(plain)
+            axis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper right")
+    ax.grid(True, which="both", alpha=0.25)
+    return ax

@@ -9,9 +9,15 @@ import numpy as np
 
 
 def count_where(mask) -> str:
-    """'at 3 of 10 points' for a boolean array, '' for a scalar."""
+    """' at 2 of 10 points (index 3, 7)' for a boolean array over a sweep, naming which points
+    (the first five; an index tuple for a grid); '' for a scalar."""
     if isinstance(mask, np.ndarray) and mask.ndim:
-        return f" at {int(mask.sum())} of {mask.size} points"
+        where = np.argwhere(mask)
+        names = [str(int(i[0])) if mask.ndim == 1 else str(tuple(int(j) for j in i)) for i in where[:5]]
+        more = f", … {len(where) - 5} more" if len(where) > 5 else ""
+        label = "index" if len(where) == 1 else "indices"
+        return f" at {int(mask.sum())} of {mask.size} points ({label} {', '.join(names)}{more})" if names else \
+            f" at 0 of {mask.size} points"
     return ""
 
 

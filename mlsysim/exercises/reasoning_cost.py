@@ -1,57 +1,118 @@
-"""Exercises of the chapter "The $XM Question" (tutorials/reasoning-cost.qmd).
+"""Exercises of the chapter "The Cost of Reasoning" (tutorials/reasoning-cost.qmd).
 
-The scenario matches the chapter's: Llama-3.1-405B in fp8 on one 8-GPU node,
-prompts of 1,024 tokens, 100 reasoning tokens per step, 1,000 queries/s.
+The scenario matches the chapter's parameters cell: Llama-3.1-405B in fp8 on replicas of eight
+GPUs, prompts of 1,024 tokens, 100 reasoning tokens per step, 1,000 queries/s, a p99 TTFT of
+2 s and a TPOT of 60 ms, each fleet sized by the book's serving schedule.
 """
 from __future__ import annotations
 
-import math
+from mlsysim.errors import InputError
+from mlsysim.exercises import Design, design_exercise, exercise
 
-from mlsysim.exercises import exercise
-
-MODEL, SMALL, PRECISION, TP = "Llama3_405B", "Llama3_8B", "fp8", 8
-PROMPT, TOKENS_PER_STEP, LOAD_QPS = 1024, 100, 1000
-
-
-def reasoning(k, hardware="H100", batch_size=1):
-    from mlsysim import InferenceScalingModel
-
-    return InferenceScalingModel().solve(MODEL, hardware, k, PROMPT, precision=PRECISION, tokens_per_step=TOKENS_PER_STEP,
-                                         tensor_parallel=TP, batch_size=batch_size)
+DEFAULTS = dict(MODEL="Llama3_405B", GPU="H100", PRECISION="fp8", TP=8, PROMPT=1024, TOKENS_PER_STEP=100,
+                LOAD_QPS=1000, TTFT_SLO=2.0, TPOT_SLO=0.060)
 
 
-def annual_bill(k, hardware="H100"):
-    """Annual TCO of the fleet that serves LOAD_QPS at K steps, each replica at its largest batch."""
-    from mlsysim import EconomicsModel, Fleet, Node, ServingModel
+def fleet(k, MODEL, GPU, PRECISION, TP, PROMPT, TOKENS_PER_STEP, LOAD_QPS, TTFT_SLO, TPOT_SLO, calibration=None):
+    """The serving fleet for K reasoning steps (ServingFleetModel with the chapter's targets)."""
+    from mlsysim import ServingFleetModel
 
-    batch = ServingModel().max_batch_size(MODEL, hardware, PROMPT + k * TOKENS_PER_STEP, PRECISION, TP)
-    per_replica = reasoning(k, hardware, batch).queries_per_second.to("1/s").magnitude
-    fleet = Fleet.for_replicas("reasoning fleet", Node("8-GPU node", hardware, 8), math.ceil(LOAD_QPS / per_replica), TP)
-    return EconomicsModel().solve(fleet, duration_days=365).tco_usd
-
-
-@exercise("reasoning-cost/k16-multiplier", tolerance=0.02, close=0.10,
-          hint="Compare total_reasoning_time at K=16 and K=1 (batch 1). The prefill is paid once.",
-          wrong=lambda value: 16.0 * 2)
-def _k16_multiplier():
-    return (reasoning(16).total_reasoning_time / reasoning(1).total_reasoning_time).to("").magnitude
+    return ServingFleetModel().solve(MODEL, GPU, LOAD_QPS, prompt_tokens=PROMPT, output_tokens=k * TOKENS_PER_STEP,
+                                     precision=PRECISION, tensor_parallel=TP, ttft_slo=TTFT_SLO, tpot_slo=TPOT_SLO,
+                                     calibration=calibration)
 
 
-@exercise("reasoning-cost/b200-annual-bill", unit=None, tolerance=0.03, close=0.15,
-          hint="Rebuild the fleet on B200: its batch, its queries/s per replica, its node count, then EconomicsModel.")
-def _b200_bill():
-    return annual_bill(8, "B200")
+def annual_bill(k, **params):
+    """Annual total cost of ownership (USD) of the fleet for K steps."""
+    from mlsysim import EconomicsModel
+
+    return EconomicsModel().solve(fleet(k, **params)).tco_usd
 
 
-@exercise("reasoning-cost/small-model-crossover", tolerance=0.0, close=0.25,
-          hint="Sweep K for Llama3_8B on one H100 and compare with the large model at K=1.",
-          wrong=lambda value: value + 10)
-def _crossover():
-    from mlsysim import InferenceScalingModel
+@exercise("reasoning-cost/k32-bill", kind="predict", minutes=10, points=2,
+          objective="Predict how the serving bill scales with reasoning length, then check it.",
+          tolerance=0.03, close=0.15,
+          hint="Size the fleet for K = 32 (3,200 output tokens) with ServingFleetModel, as the chapter does for "
+               "K = 16, and price it with EconomicsModel.",
+          wrong=lambda value: value / 4)
+def _k32_bill(MODEL="Llama3_405B", GPU="H100", PRECISION="fp8", TP=8, PROMPT=1024, TOKENS_PER_STEP=100,
+              LOAD_QPS=1000, TTFT_SLO=2.0, TPOT_SLO=0.060):
+    return annual_bill(32, MODEL=MODEL, GPU=GPU, PRECISION=PRECISION, TP=TP, PROMPT=PROMPT,
+                       TOKENS_PER_STEP=TOKENS_PER_STEP, LOAD_QPS=LOAD_QPS, TTFT_SLO=TTFT_SLO, TPOT_SLO=TPOT_SLO)
 
-    large = reasoning(1).total_reasoning_time
-    for k in range(1, 200):
-        small = InferenceScalingModel().solve(SMALL, "H100", k, PROMPT, tokens_per_step=TOKENS_PER_STEP)
-        if small.total_reasoning_time > large:
-            return k
-    raise RuntimeError("no crossover below K=200")
+
+@exercise("reasoning-cost/relaxed-tpot-k8-bill", kind="change", minutes=10, points=2,
+          objective="See how a latency target, not the hardware, sets the size of a fleet.",
+          tolerance=0.03, close=0.15,
+          hint="Keep everything else and pass tpot_slo=0.175 (MLPerf's target for this model) to ServingFleetModel "
+               "for K = 8; then price the fleet.",
+          wrong=lambda value: value * 3)
+def _relaxed(MODEL="Llama3_405B", GPU="H100", PRECISION="fp8", TP=8, PROMPT=1024, TOKENS_PER_STEP=100,
+             LOAD_QPS=1000, TTFT_SLO=2.0):
+    return annual_bill(8, MODEL=MODEL, GPU=GPU, PRECISION=PRECISION, TP=TP, PROMPT=PROMPT,
+                       TOKENS_PER_STEP=TOKENS_PER_STEP, LOAD_QPS=LOAD_QPS, TTFT_SLO=TTFT_SLO, TPOT_SLO=0.175)
+
+
+#: The choices of the design exercise.
+DESIGN_HARDWARE = ("H100", "H200", "B200")
+DESIGN_PRECISIONS = ("fp8", "fp16")
+DESIGN_TP = (4, 8)
+
+
+def _design_bill(design, params):
+    from mlsysim import EconomicsModel
+
+    plan = fleet(8, **{**params, "GPU": design["hardware"], "PRECISION": design["precision"],
+                       "TP": design["tensor_parallel"]})
+    if not plan.feasible:
+        return plan, None
+    return plan, EconomicsModel().solve(plan).tco_usd
+
+
+def _parse(answer):
+    if not isinstance(answer, dict):
+        raise InputError("answer", "a dict {'hardware': ..., 'precision': ..., 'tensor_parallel': ...}",
+                         type(answer).__name__)
+    missing = {"hardware", "precision", "tensor_parallel"} - set(answer)
+    if missing:
+        raise InputError("answer", "a dict with keys hardware, precision and tensor_parallel",
+                         f"a dict without {', '.join(sorted(missing))}")
+    if answer["hardware"] not in DESIGN_HARDWARE:
+        raise InputError("hardware", f"one of {', '.join(DESIGN_HARDWARE)}", answer["hardware"])
+    if answer["precision"] not in DESIGN_PRECISIONS:
+        raise InputError("precision", f"one of {', '.join(DESIGN_PRECISIONS)}", answer["precision"])
+    if answer["tensor_parallel"] not in DESIGN_TP:
+        raise InputError("tensor_parallel", f"one of {', '.join(map(str, DESIGN_TP))}", answer["tensor_parallel"])
+    return dict(answer)
+
+
+@design_exercise("reasoning-cost/cheapest-k8-fleet", minutes=25, points=4, tolerance=0.02, close=0.15,
+                 objective="Choose the hardware, precision and parallelism that serve a load within its targets "
+                           "at the lowest annual cost.",
+                 answer_format="a dict such as {'hardware': 'H100', 'precision': 'fp8', 'tensor_parallel': 8} "
+                               "(hardware H100, H200 or B200; precision fp8 or fp16; tensor_parallel 4 or 8)",
+                 hint="Size the K = 8 fleet for each choice with ServingFleetModel; a choice whose weights do not fit "
+                      "is infeasible. Compare annual bills from EconomicsModel.",
+                 wrong=lambda best: {**best, "hardware": "H100", "precision": "fp8", "tensor_parallel": 4})
+def _cheapest(answer, MODEL="Llama3_405B", PROMPT=1024, TOKENS_PER_STEP=100, LOAD_QPS=1000, TTFT_SLO=2.0,
+              TPOT_SLO=0.060):
+    params = dict(MODEL=MODEL, GPU="H100", PRECISION="fp8", TP=8, PROMPT=PROMPT, TOKENS_PER_STEP=TOKENS_PER_STEP,
+                  LOAD_QPS=LOAD_QPS, TTFT_SLO=TTFT_SLO, TPOT_SLO=TPOT_SLO)
+    bills = {}
+    for hw in DESIGN_HARDWARE:
+        for precision in DESIGN_PRECISIONS:
+            for tp in DESIGN_TP:
+                design = {"hardware": hw, "precision": precision, "tensor_parallel": tp}
+                _, bill = _design_bill(design, params)
+                if bill is not None:
+                    bills[(hw, precision, tp)] = bill
+    best_key = min(bills, key=bills.get)
+    best = {"hardware": best_key[0], "precision": best_key[1], "tensor_parallel": best_key[2]}
+    if answer is None:
+        return Design(True, bills[best_key], bills[best_key], best, unit="USD/yr")
+    design = _parse(answer)
+    plan, bill = _design_bill(design, params)
+    if bill is None:
+        return Design(False, float("inf"), bills[best_key], best, reasons=tuple(plan.reasons) or
+                      ("no arrival rate meets the targets on this replica",), unit="USD/yr")
+    return Design(True, bill, bills[best_key], best, unit="USD/yr")

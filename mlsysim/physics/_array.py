@@ -47,8 +47,7 @@ def sum_max_affine(a0, a1, b0, b1, n):
     a0, a1, b0, b1, n = (np.asarray(v, dtype=float) for v in (a0, a1, b0, b1, n))
     base = n * b0 + b1 * n * (n - 1) / 2
     D, e = a0 - b0, a1 - b1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        root = np.where(e != 0, -D / np.where(e != 0, e, 1.0), 0.0)
+    root = np.where(e != 0, -D / np.where(e != 0, e, 1.0), 0.0)     # never divides by zero
     lo = np.where(e > 0, np.clip(np.ceil(root), 0, n), 0.0)
     hi = np.where(e < 0, np.clip(np.floor(root) + 1, 0, n), n)
     hi = np.where((e == 0) & (D < 0), 0.0, hi)

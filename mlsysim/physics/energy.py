@@ -21,3 +21,9 @@ def facility_energy(it_energy, pue):
 def carbon(energy_joules, intensity_g_per_kwh):
     """CO2e grams = E (kWh) x grid intensity (g/kWh); intensities by region from [@ember2024review]."""
     return energy_joules / JOULES_PER_KWH * intensity_g_per_kwh
+
+
+def it_power(accelerators, tdp_watts, power_fraction, host_watts_per_accelerator):
+    """P_IT = N x (f x TDP + P_host): N accelerators drawing a fraction f of their TDP, plus the
+    rest of each node (CPUs, DRAM, NICs, switches, fans) per accelerator [@barroso2018datacenter]."""
+    return accelerators * (tdp_watts * power_fraction + host_watts_per_accelerator)

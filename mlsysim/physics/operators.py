@@ -90,3 +90,29 @@ def conv2d_bytes(batch, in_h, in_w, out_h, out_w, in_channels, out_channels, ker
     input feature map and the filters once, write the output feature map once [@williams2009roofline]."""
     return (act_bytes * batch * (in_h * in_w * in_channels + out_h * out_w * out_channels)
             + weight_bytes * kernel * kernel * (in_channels / groups) * out_channels)
+
+
+def cnn_layer_costs(layers, batch, weight_bytes, act_bytes):
+    """(group, FLOPs, bytes) of every layer of a CNN layer table (:mod:`mlsysim.specs.cnn`) at
+    ``batch`` images: convolutions by :func:`conv2d_flops` and :func:`conv2d_bytes`; pooling reads
+    the input map and writes the output map, one FLOP per window element; a residual add is fused
+    into the epilogue of the convolution before it (as inference runtimes do), so it only reads the
+    shortcut's map, one FLOP per element; a fully connected layer is a GEMM with m = batch
+    [@he2016resnet; @sandler2018mobilenetv2; @williams2009roofline]."""
+    out = []
+    for group, kind, side, c_in, c_out, k, stride, groups in layers:
+        if kind == "fc":
+            out.append((group, gemm_flops(batch, c_out, c_in), gemm_bytes(batch, c_out, c_in, weight_bytes, act_bytes)))
+        elif kind == "add":
+            n = batch * side * side * c_out
+            out.append((group, elementwise_flops(n, 1), elementwise_bytes(n, act_bytes, reads=1, writes=0)))
+        elif kind == "pool":
+            o = conv2d_output_size(side, k, stride)
+            n_out = batch * o * o * c_out
+            out.append((group, elementwise_flops(n_out, k * k),
+                        act_bytes * batch * (side * side * c_in + o * o * c_out)))
+        else:
+            o = conv2d_output_size(side, k, stride)
+            out.append((group, conv2d_flops(batch, o, o, c_in, c_out, k, groups),
+                        conv2d_bytes(batch, side, side, o, o, c_in, c_out, k, weight_bytes, act_bytes, groups)))
+    return out

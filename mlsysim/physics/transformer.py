@@ -45,6 +45,12 @@ def attention_flops(layers, attention_dim, query_tokens, mean_context):
     return 4 * layers * attention_dim * query_tokens * mean_context
 
 
+def causal_mean_context(seq_len):
+    """c̄ = (s + 1) / 2: the mean number of keys a query attends to in causal prefill of s
+    tokens (query i sees i keys, i = 1 .. s) [@kaplan2020scaling]."""
+    return (seq_len + 1) / 2
+
+
 def expected_experts_touched(experts, active_per_token, tokens):
     """Expected distinct experts (per layer) that ``tokens`` independent,
     uniformly routed tokens select: E x (1 - (1 - k/E)^T) [@fedus2022switch].

@@ -1,14 +1,11 @@
-"""Batching and the tail: throughput, waiting and latency percentiles as load rises.
+"""Fixed (static) batching and the tail: throughput, waiting and latency percentiles as load rises.
 
-Two batching policies, each a queue whose server is one replica:
-
-**fixed** (static batching). The server waits until ``b`` requests have arrived,
-then serves them together in S(b) seconds: one forward pass of a vision model
-(:meth:`mlsysim.Engine.solve`), or for an LLM one prefill of the b prompts plus
-``output_tokens`` decode steps of the whole batch. A request's latency is the
-time its batch takes to fill, F, plus the time the full batch waits for the
-server, W, plus S(b). With Poisson arrivals the batches arrive as a renewal
-process with Erlang-b gaps (squared coefficient of variation 1/b), so
+The server waits until ``b`` requests have arrived, then serves them together in S(b)
+seconds: one forward pass of a vision model (:meth:`mlsysim.Engine.solve`), or for an LLM one
+prefill of the b prompts plus ``output_tokens`` decode steps of the whole batch. A request's
+latency is the time its batch takes to fill, F, plus the time the full batch waits for the
+server, W, plus S(b). With Poisson arrivals the batches arrive as a renewal process with
+Erlang-b gaps (squared coefficient of variation 1/b), so
 
     capacity = b / S(b),  rho = lambda S(b) / b,
     E[F] = (b - 1) / (2 lambda),  E[W] ~ rho / (1 - rho) x (1/b) / 2 x S(b)   (Kingman).
@@ -18,22 +15,10 @@ W is taken as zero with probability rho and exponential otherwise, independent
 of F, and percentiles come from the distribution of F + W on a grid
 [@kingman1961single; @harchol2013performance].
 
-**continuous** (iteration-level batching, LLMs only). The replica runs decode
-steps for every admitted sequence and admits a new request at any step, up to
-``b`` sequences at once [@yu2022orca; @kwon2023pagedattention]. A step with N sequences takes
-t(N) (:meth:`ReplicaPhysics.decode_step` at the mean context), and each admitted
-request's prefill t_p pauses the others. A request's decode of n tokens then takes
-D = n t(N) / (1 - lambda t_p), and by Little's law N = lambda D, a fixed point
-solved for the mean occupancy N. The capacity is reached when N = b:
-
-    capacity = b / (n t(b) + b t_p),  rho = lambda / capacity.
-
-A request waits for a free slot as in an M/M/c queue with c = b slots, each
-freeing at rate capacity / b (Erlang C), and its latency is the slot wait plus
-t_p plus D [@harchol2013performance].
-
-Both are models, not measurements: :mod:`mlsysim.simulation` runs the same
-service times through a discrete-event simulation to show where they hold.
+LLM serving with continuous batching (new requests join at any step, prompts in chunks) is
+the book's serving schedule, :class:`mlsysim.ServingScheduleModel`; this module is the static
+policy it is compared with. Both are models, not measurements: :mod:`mlsysim.simulation` runs
+the same service times through a discrete-event simulation to show where they hold.
 """
 from __future__ import annotations
 
@@ -45,7 +30,7 @@ from mlsysim.physics import queueing as qu
 from mlsysim.solvers._common import resolve_calibration, resolve_hardware, resolve_model
 from mlsysim.solvers.result import Result
 
-POLICIES = ("fixed", "continuous")
+POLICIES = ("fixed",)
 #: Default LLM request shape (an assumption of this engine, not a measured constant).
 DEFAULT_PROMPT_TOKENS = 512
 DEFAULT_OUTPUT_TOKENS = 256
@@ -63,7 +48,6 @@ class BatchingResult(Result):
         "utilization": ("", "percent", "Utilization"),
         "service_time": ("s", "ms", "Service time (batch or step)"),
         "mean_batch": (None, None, "Mean batch"),
-        "token_time": ("s", "ms", "Time per output token"),
         "mean_wait": ("s", "ms", "Mean wait"),
         "latency_mean": ("s", "ms", "Mean latency"),
         "latency_p50": ("s", "ms", "p50 latency"),
@@ -72,11 +56,10 @@ class BatchingResult(Result):
 
 
 class ServiceTimes:
-    """The replica's service times for one policy, from the engine's physics.
+    """The replica's service times for fixed batches, from the engine's physics.
 
-    ``batch_time(b)``: seconds to serve a fixed batch of b requests.
-    ``prefill_time`` and ``step_time(n)``: the continuous policy's prefill of one
-    prompt and decode step with n sequences. Shared by :class:`BatchingModel` and
+    ``batch_time(b)``: seconds to serve a fixed batch of b requests; ``step_time(n)``: an LLM
+    decode step with n sequences at the mean context. Shared by :class:`BatchingModel` and
     :mod:`mlsysim.simulation` so they can never disagree.
     """
 
@@ -87,12 +70,12 @@ class ServiceTimes:
         self.calibration = resolve_calibration(calibration)
         self.precision = validate.precision(precision)
         self.is_llm = self.model.architecture == "decoder"
-        policy = ("continuous" if self.is_llm else "fixed") if policy is None else policy
+        policy = "fixed" if policy is None else policy
+        if policy == "continuous":
+            raise InputError("policy", "'fixed'", policy,
+                             detail="continuous batching is the book's serving schedule: use "
+                                    "mlsysim.ServingScheduleModel (and simulate_schedule)")
         self.policy = validate.choice(policy, "policy", POLICIES)
-        if self.policy == "continuous" and not self.is_llm:
-            raise InputError("policy", "'fixed' for a model that is not a decoder LLM", policy,
-                             detail=f"continuous batching interleaves decode steps; {self.model.key} is a "
-                                    f"{self.model.architecture} model")
         self.replica = None
         if self.is_llm:
             from mlsysim.solvers.serving import ReplicaPhysics
@@ -106,7 +89,6 @@ class ServiceTimes:
                                           calibration=self.calibration)
             # decode steps are affine in the context, so the mean context gives the mean step
             self.mean_context = self.prompt + (self.output - 1) / 2
-            self.prefill_time = float(self.replica.prefill(self.prompt, 1)[0])
 
     def step_time(self, n):
         """Seconds of one decode step with ``n`` sequences at the mean context."""
@@ -162,16 +144,6 @@ def fixed_batch_quantiles(ps, arrival_rate, batch_size, mean_wait, prob_wait, gr
     return np.array(out)
 
 
-def _occupancy(lam, n, tp, B, step_time, iterations=60):
-    """Mean number of sequences N solving N = lambda n t(N) / (1 - lambda t_p) on [0, B]."""
-    lo, hi = np.zeros_like(lam), np.array(B, dtype=float) * np.ones_like(lam)
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        g = lam * n * step_time(np.maximum(mid, 1e-9)) / (1 - lam * tp) - mid
-        lo, hi = np.where(g > 0, mid, lo), np.where(g > 0, hi, mid)
-    return (lo + hi) / 2
-
-
 def _scalar(x):
     x = np.asarray(x)
     return x if x.ndim else (x.item() if x.dtype.kind in "fiub" else x[()])
@@ -184,9 +156,8 @@ class BatchingModel:
     output_tokens=256, precision="fp16", tensor_parallel=1, calibration=None)``
 
     - ``arrival_rate``: offered load in requests per second (Poisson arrivals).
-    - ``batch_size``: the fixed batch (``policy="fixed"``, the default for vision and
-      encoder models) or the most sequences decoded at once (``"continuous"``, the
-      default for decoder LLMs).
+    - ``batch_size``: the fixed batch the server waits for (``policy="fixed"``, the only policy
+      here; continuous batching is :class:`mlsysim.ServingScheduleModel`).
     - ``prompt_tokens``, ``output_tokens``, ``tensor_parallel``: the LLM request and replica.
     - ``arrival_rate`` and ``batch_size`` accept numpy arrays; they broadcast.
 
@@ -202,7 +173,7 @@ class BatchingModel:
         b = validate.number(batch_size, "batch_size", integer=True)
         sweep = isinstance(lam, np.ndarray) or isinstance(b, np.ndarray)
         lam_a, b_a = np.broadcast_arrays(np.asarray(lam, float), np.asarray(b, float))
-        values = (self._fixed if svc.policy == "fixed" else self._continuous)(svc, lam_a, b_a)
+        values = self._fixed(svc, lam_a, b_a)
         mem_reasons, fits = svc.memory(b_a if sweep else float(b))
         stable = values["utilization"] < 1
         reasons = list(mem_reasons)
@@ -239,31 +210,6 @@ class BatchingModel:
                 "mean_batch": b.copy(), "mean_wait": np.where(stable, formation + wait, np.inf),
                 "latency_mean": np.where(stable, formation + wait + S, np.inf), "latency_p50": p50,
                 "latency_p99": p99}
-
-    @staticmethod
-    def _continuous(svc, lam, b):
-        n, tp = svc.output, svc.prefill_time
-        step_full = np.asarray(svc.step_time(b), float)
-        cap = b / (n * step_full + b * tp) * np.ones_like(lam)
-        rho = np.asarray(lam / cap, float)
-        stable = rho < 1
-        occupancy = np.where(stable, _occupancy(np.where(stable, lam, 0.0), n, tp, b, svc.step_time), b)
-        step = np.asarray(svc.step_time(np.maximum(occupancy, 1e-9)), float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            token_time = np.where(stable, step / (1 - lam * tp), np.inf)
-        prob_wait = np.ones_like(lam)
-        for c in np.unique(b):
-            sel = b == c
-            prob_wait[sel] = qu.erlang_c(int(c), np.minimum(rho[sel], 1.0) * c)
-        prob_wait = np.where(prob_wait < 1e-12, 0.0, prob_wait)   # below rounding: nobody waits
-        fixed_part = tp + n * token_time
-        with np.errstate(divide="ignore", invalid="ignore"):
-            wait = np.where(stable, prob_wait / (cap - lam), np.inf)
-        return {"throughput": np.minimum(lam, cap), "max_throughput": cap, "utilization": rho, "service_time": step,
-                "mean_batch": occupancy, "token_time": token_time, "mean_wait": wait,
-                "latency_mean": wait + fixed_part,
-                "latency_p50": qu.exponential_wait_quantile(0.50, wait, prob_wait) + fixed_part,
-                "latency_p99": qu.exponential_wait_quantile(0.99, wait, prob_wait) + fixed_part}
 
 
 class BatchingPlan(Result):
@@ -307,8 +253,10 @@ class BatchingOptimizer:
                                kwargs.get("tensor_parallel", 1))
             limit = 256
             if svc.is_llm:
-                free = svc.replica.capacity - svc.replica.weights
-                limit = int(max(free, 0) // (svc.replica.kv_per_token * (svc.prompt + svc.output)))
+                from mlsysim.physics.kv_cache import sequences_that_fit
+
+                limit = int(sequences_that_fit(svc.replica.usable - svc.replica.weights,
+                                               svc.replica.kv_cache(svc.prompt + svc.output, 1)))
                 if limit < 1:
                     raise InputError("model", "a model whose weights and one request fit the replica",
                                      svc.model.key, detail="no batch fits in memory")

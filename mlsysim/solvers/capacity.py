@@ -4,15 +4,16 @@ After the weights, a replica's memory goes to the KV cache. Each sequence
 reserves r tokens of it, b_kv bytes each (:class:`~mlsysim.solvers.serving.ReplicaPhysics`
 gives b_kv and the weights, so this solver and the serving solver cannot disagree):
 
-    S = floor((p M - N b_w) / (r_mean x b_kv))
+    S = floor((f p M - N b_w) / (r_mean x b_kv))
 
 where r depends on the allocator [@kwon2023pagedattention]: a contiguous
 allocator reserves ``max_context`` tokens for every request; a paged allocator
 reserves ceil(n / B) x B tokens for a request of n tokens in blocks of B
 (:mod:`mlsysim.physics.kv_cache`). Given a distribution of request lengths
 (an array, one entry per request), r_mean is the mean reservation, so S is the
-number of such requests that fit on average. Activations and runtime buffers are
-not counted: S is an upper bound.
+number of such requests that fit on average. f is the share of the devices' memory a
+serving stack fills with weights and KV cache (``usable_memory_fraction`` in
+:mod:`mlsysim.calibration`); the rest holds activations and runtime buffers.
 """
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ class CapacityModel:
         reserved_tokens = np.mean(reserved, axis=0) if per_request else reserved
 
         b_kv = replica.kv_per_token
-        budget = replica.capacity - replica.weights
+        budget = replica.usable - replica.weights
         per_sequence = reserved_tokens * b_kv
         sequences = kv.sequences_that_fit(budget, per_sequence)
         sequences = sequences.astype(int) if isinstance(sequences, np.ndarray) else int(sequences)
@@ -105,10 +106,10 @@ class CapacityModel:
         fits = sequences >= 1
         in_limit = (longest <= limit) & (limit <= m.context_length)
         reasons = []
-        if not np.all(replica.weights < replica.capacity):
-            reasons.append(f"memory: weights of {replica.weights / 1e9:,.0f} GB do not fit "
-                           f"{float(np.min(replica.capacity)) / 1e9:,.0f} GB on {replica._replica_text()}"
-                           f"{count_where(np.logical_not(replica.weights < replica.capacity))}")
+        if not np.all(replica.weights < replica.usable):
+            reasons.append(f"memory: weights of {replica.weights / 1e9:,.0f} GB do not fit the "
+                           f"{float(np.min(replica.usable)) / 1e9:,.0f} GB usable on {replica._replica_text()}"
+                           f"{count_where(np.logical_not(replica.weights < replica.usable))}")
         elif not np.all(fits):
             reasons.append(f"memory: one sequence reserves {float(np.max(per_sequence)) / 1e9:,.2f} GB of KV cache; "
                            f"{float(np.min(budget)) / 1e9:,.2f} GB is left after the weights on "

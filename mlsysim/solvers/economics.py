@@ -17,29 +17,74 @@ from __future__ import annotations
 from mlsysim.core import validate
 from mlsysim.errors import InputError
 from mlsysim.physics import economics as econ
-from mlsysim.physics.energy import JOULES_PER_KWH, carbon
-from mlsysim.solvers._common import resolve_calibration
+from mlsysim.physics.energy import JOULES_PER_KWH, energy, facility_energy, it_power
+from mlsysim.solvers._common import host_power_per_accelerator, resolve_calibration
 from mlsysim.solvers.result import Result, format_value
 from mlsysim.specs import economics as defaults
+
+
+def _node_source(node, field):
+    from mlsysim.specs.fields import Source
+
+    return node.source_of(field) or Source("user-defined", f"mlsysim.Node({node.name!r}).{field}")
+
+
+# How each default reads in a table: label, and the unit its number is stored in
+# ("%" shows a fraction as a percentage, "$" a dollar amount).
+ASSUMPTIONS = {
+    "electricity_price": ("Electricity price", "USD/kWh"),
+    "pue": ("Power usage effectiveness (PUE)", ""),
+    "amortization_years": ("Amortisation period", "years"),
+    "maintenance_fraction_per_year": ("Maintenance per year, share of purchase price", "%"),
+    "server_overhead_per_accelerator": ("Server share per accelerator", "$"),
+    "network_cost_per_accelerator": ("Network share per accelerator", "$"),
+    "node_power_overhead_per_accelerator": ("Node power per accelerator, besides the chip", "W"),
+    "unit_price": ("Accelerator price", "$"),
+    "power_fraction": ("Mean accelerator power, share of TDP", "%"),
+    "grid_carbon_intensity": ("Grid carbon intensity", "gCO2/kWh"),
+}
+_UNITS = {"tco_usd": "$", "capex_usd": "$", "opex_energy_usd": "$", "opex_maintenance_usd": "$",
+          "capex_total_usd": "$", "total_energy_kwh": "kWh", "carbon_tonnes": "t CO2"}
+
+
+def _shown(value, unit: str) -> str:
+    """A plain number (or sweep) with its unit, as a reader expects it."""
+    if unit == "%":
+        scaled = value * 100
+        return format_value(scaled) + " %"
+    if unit == "$":
+        if isinstance(value, (int, float)) and abs(value) >= 1:
+            return f"${value:,.0f}"
+        return format_value(value) + " USD"
+    return f"{format_value(value)} {unit}".strip()
 
 
 class EconomicsResult(Result):
     TITLE = "Total cost of ownership"
     FIELDS = {
-        "tco_usd": (None, None, "TCO (USD)"),
-        "capex_usd": (None, None, "Capital, amortised (USD)"),
-        "opex_energy_usd": (None, None, "Energy (USD)"),
-        "opex_maintenance_usd": (None, None, "Maintenance (USD)"),
-        "capex_total_usd": (None, None, "Purchase price (USD)"),
-        "total_energy_kwh": (None, None, "Facility energy (kWh)"),
+        "tco_usd": (None, None, "Total cost of ownership"),
+        "capex_usd": (None, None, "Capital, amortised"),
+        "opex_energy_usd": (None, None, "Energy"),
+        "opex_maintenance_usd": (None, None, "Maintenance"),
+        "capex_total_usd": (None, None, "Purchase price"),
+        "total_energy_kwh": (None, None, "Facility energy"),
         "average_power": ("W", "kW", "Facility power"),
-        "carbon_tonnes": (None, None, "Emissions (t CO2)"),
+        "carbon_tonnes": (None, None, "Emissions"),
     }
 
     def _rows(self):
-        yield from super()._rows()
+        for label, value in super()._rows():
+            name = next((n for n, f in self.FIELDS.items() if f[2] == label), None)
+            if name in _UNITS:
+                value = _shown(getattr(self, name), _UNITS[name])
+            yield label, value
         for name, (value, source) in self._inputs["assumptions"].items():
-            yield f"  {name}", f"{format_value(value)}  [{source.key}]"
+            label, unit = ASSUMPTIONS.get(name, (name.replace("_", " ").capitalize(), ""))
+            yield label, _shown(value, unit), source.key
+
+    def sources(self) -> dict:
+        """references.bib key of every default used: name -> key."""
+        return {name: source.key for name, (_, source) in self._inputs["assumptions"].items()}
 
     @property
     def assumptions(self) -> dict:
@@ -48,7 +93,8 @@ class EconomicsResult(Result):
 
 
 class EconomicsModel:
-    """Annual or any-period cost of a :class:`~mlsysim.Fleet`.
+    """Annual or any-period cost of a :class:`~mlsysim.Fleet` (or of a
+    :class:`~mlsysim.ServingFleetModel` plan, whose accelerator count may be an array of draws).
 
     ``solve(fleet, duration_days=365, electricity_price=None, pue=None, amortization_years=None,
     maintenance_fraction=None, unit_price=None, power_fraction=None, region=None, calibration=None)``
@@ -58,18 +104,28 @@ class EconomicsModel:
     5-year life (Amazon 10-K 2024), maintenance 5 % of capex a year (estimate),
     server overhead 10,000 USD and network 5,000 USD per accelerator (estimates),
     575 W of node power per accelerator (DGX H100 datasheet), and the accelerator's
-    ``unit_price`` from the hardware catalogue. ``region`` (e.g. ``"france"``) adds
-    ``carbon_tonnes`` at that grid's intensity. ``duration_days``, ``electricity_price``,
+    ``unit_price`` from the hardware catalogue. A node that states its own non-accelerator
+    power or server price (``Node.from_system("DGX_B200")``, or ``Node(..., power_overhead=...)``)
+    uses them; a node of a catalogued system's accelerator and count (8 x B200 is a DGX B200)
+    uses that system's; only otherwise the DGX H100 defaults apply. ``region`` (e.g. ``"france"``) adds
+    ``carbon_tonnes``: the operational carbon :class:`~mlsysim.CarbonModel` gives for the same
+    energy, from the same catalogue (``mlsysim/data/carbon.yaml``). ``duration_days``, ``electricity_price``,
     ``pue`` and ``power_fraction`` accept numpy arrays.
     """
 
     def solve(self, fleet, duration_days=365, electricity_price=None, pue=None, amortization_years=None,
               maintenance_fraction=None, unit_price=None, power_fraction=None, region=None,
               calibration=None) -> EconomicsResult:
+        from mlsysim.solvers.schedule import FleetPlan
         from mlsysim.systems.types import Fleet
 
-        if not isinstance(fleet, Fleet):
-            raise InputError("fleet", "a mlsysim.Fleet", type(fleet).__name__)
+        if isinstance(fleet, FleetPlan):          # a serving plan: its accelerator count may be an array
+            n, hw, name, node_spec = (fleet._values["accelerators"], fleet.hardware, f"{fleet.model.name} fleet",
+                                      fleet.node)
+        elif isinstance(fleet, Fleet):
+            n, hw, name, node_spec = fleet.total_accelerators, fleet.accelerator, fleet.name, fleet.node
+        else:
+            raise InputError("fleet", "a mlsysim.Fleet or a ServingFleetModel plan", type(fleet).__name__)
         cal = resolve_calibration(calibration)
         used = {}
 
@@ -87,11 +143,16 @@ class EconomicsModel:
             raise InputError("pue", "a number >= 1 (facility energy / IT energy)", pue)
         life = pick("amortization_years", amortization_years, "amortization_years", "year")
         maintenance = pick("maintenance_fraction_per_year", maintenance_fraction, "maintenance_fraction", maximum=1)
-        server = pick("server_overhead_per_accelerator", None, "")
+        per_node = node_spec.accelerators_per_node
+        if node_spec.server_price is not None:  # the node's own non-accelerator price, when it states one
+            server = node_spec.server_price.to("USD").magnitude / per_node
+            used["server_overhead_per_accelerator"] = (server, _node_source(node_spec, "server_price"))
+        else:
+            server = pick("server_overhead_per_accelerator", None, "")
         network = pick("network_cost_per_accelerator", None, "")
-        node_power = pick("node_power_overhead_per_accelerator", None, "")
+        node_power, node_power_source = host_power_per_accelerator(node_spec)
+        used["node_power_overhead_per_accelerator"] = (node_power, node_power_source)
 
-        hw = fleet.accelerator
         if unit_price is None:
             if hw.unit_price is None:
                 raise InputError("unit_price", f"a price in USD: {hw.key} has no public unit price in the catalogue", None)
@@ -106,12 +167,11 @@ class EconomicsModel:
         else:
             fraction = validate.number(power_fraction, "power_fraction", maximum=1)
 
-        n = fleet.total_accelerators
         capex_total = n * (accel_price + server + network)
         capex = econ.amortized_capex(capex_total, life, days)
-        it_power = n * (hw.si["tdp"] * fraction + node_power)
-        facility_power = it_power * pue_value
-        kwh = facility_power * days * econ.SECONDS_PER_DAY / JOULES_PER_KWH
+        power = it_power(n, hw.si["tdp"], fraction, node_power)
+        facility_power = facility_energy(power, pue_value)      # PUE x power: the same law as for energy
+        kwh = facility_energy(energy(power, days * econ.SECONDS_PER_DAY), pue_value) / JOULES_PER_KWH
         energy_usd = econ.energy_cost(kwh, price)
         maintenance_usd = econ.maintenance_cost(capex_total, maintenance, days)
         values = {
@@ -123,9 +183,17 @@ class EconomicsModel:
             "total_energy_kwh": kwh,
             "average_power": facility_power,
         }
-        if region is not None:
-            intensity, source = defaults.grid_intensity(region)
-            used["grid_carbon_intensity"] = (intensity, source)
-            values["carbon_tonnes"] = carbon(kwh * JOULES_PER_KWH, intensity) / 1e6
-        inputs = {"fleet": fleet.name, "accelerators": n, "duration_days": duration_days, "assumptions": used}
+        if region is not None:   # the carbon of the same energy, from CarbonModel and its catalogue
+            from mlsysim.solvers.fleet.carbon import CarbonModel
+
+            carbon_fleet = fleet.fleet if isinstance(fleet, FleetPlan) else fleet
+            if carbon_fleet is None:
+                raise InputError("region", "None for a plan solved with calibration draws (price its carbon with "
+                                 "CarbonModel per draw)", region)
+            footprint = CarbonModel().solve(carbon_fleet, days * econ.SECONDS_PER_DAY, region=region, pue=pue_value,
+                                            power_fraction=fraction, host_power=node_power, embodied=False,
+                                            calibration=cal)
+            used["grid_carbon_intensity"] = footprint.assumptions["grid_intensity"]
+            values["carbon_tonnes"] = footprint.operational_co2_kg / 1e3
+        inputs = {"fleet": name, "accelerators": n, "duration_days": duration_days, "assumptions": used}
         return EconomicsResult(values, feasible=True, reasons=(), inputs=inputs)

@@ -11,8 +11,8 @@ grown by one token:
 TPOT, the mean time per output token after the first, is the metric serving
 benchmarks constrain together with TTFT [@mlcommons2025loadgen]. Prefill and
 decode times come from :class:`~mlsysim.solvers.serving.ReplicaPhysics`; both
-terms of a decode step are affine in the context, so the sum is exact
-(:func:`mlsysim.physics._array.sum_max_affine`).
+a decode step is affine in the context, so the sum is exact
+(:meth:`~mlsysim.solvers.serving.ReplicaPhysics.decode_sum`).
 
 The *balance prompt* for n output tokens is the shortest prompt c* for which the
 prefill takes at least as long as the decode: TTFT(c*) >= T_e2e(c*) - TTFT(c*).
@@ -24,7 +24,7 @@ import numpy as np
 
 from mlsysim.core import validate
 from mlsysim.errors import InputError
-from mlsysim.physics._array import sum_max_affine, where
+from mlsysim.physics._array import where
 from mlsysim.solvers._common import count_where
 from mlsysim.solvers.result import Result
 from mlsysim.solvers.serving import ReplicaPhysics
@@ -82,11 +82,9 @@ class RequestLatencyModel:
     def _times(replica, c, n, b):
         """(ttft, prefill compute-bound, decode seconds, decode compute-bound at the first step)."""
         ttft, prefill_compute = replica.prefill(c, b)
-        c0, m0, fixed = replica.decode_terms(c + 1, b)
-        c1, m1, _ = replica.decode_terms(c + 2, b)
-        steps = n - 1
-        decode = sum_max_affine(c0, c1 - c0, m0, m1 - m0, steps) + steps * fixed
-        return ttft, prefill_compute, decode, c0 >= m0
+        decode = replica.decode_sum(c + 1, n - 1, b)
+        _, decode_compute = replica.decode_step(c + 1, b)
+        return ttft, prefill_compute, decode, decode_compute
 
     def _solve(self, replica, c, n, b, ttft_target, tpot_target, inputs) -> RequestLatencyResult:
         ttft, prefill_compute, decode, decode_compute = self._times(replica, c, n, b)

@@ -1,13 +1,14 @@
 """Operator by operator: where each kernel of a model sits on the roofline.
 
 ``OperatorModel().solve(model, hardware, ...)`` lists the operators of one
-transformer block (a dense decoder or encoder from the catalogue), or a handful of
-representative layers of a CNN (ResNet-50, MobileNetV2), with their FLOPs, bytes,
+transformer block (a dense decoder or encoder from the catalogue), or every layer of a
+CNN (ResNet-50, MobileNetV2, grouped by stage and role), with their FLOPs, bytes,
 arithmetic intensity, time and bound. Each operator is one kernel [@williams2009roofline]:
 
-    t = max(F / (P eta_c), B / (W eta_m)) + t_k
+    t = R(F / (P eta_c), B / (W eta_m)) + t_k
 
-with F and B from :mod:`mlsysim.physics.operators`, eta and the fixed per-kernel cost
+with R the roofline's max rounded near the ridge (:func:`mlsysim.physics.roofline.overlapped_time`),
+F and B from :mod:`mlsysim.physics.operators`, eta and the fixed per-kernel cost
 t_k from :mod:`mlsysim.calibration`. An operator is compute-bound when its compute
 time is the larger, that is when its intensity F / B exceeds the *achieved* ridge
 P eta_c / (W eta_m), not quite the datasheet ridge P / W.
@@ -24,8 +25,8 @@ from mlsysim.core import validate
 from mlsysim.core.validate import BYTES_PER_ELEMENT
 from mlsysim.errors import InputError
 from mlsysim.physics import operators as ops
-from mlsysim.physics.roofline import compute_time, memory_time
-from mlsysim.solvers._common import resolve_calibration, resolve_hardware, resolve_model
+from mlsysim.physics.roofline import compute_time, memory_time, overlapped_time
+from mlsysim.solvers._common import kv_bytes_per_token, resolve_calibration, resolve_hardware, resolve_model
 from mlsysim.solvers.result import Result
 
 #: FLOPs per element of the non-matmul operators, counted from their definitions.
@@ -34,38 +35,6 @@ from mlsysim.solvers.result import Result
 #: form): about 8. Residual add: 1. These are approximations; the operators stay far
 #: below any ridge for any count near these.
 FLOPS_PER_ELEMENT = {"norm": 4, "softmax": 5, "swiglu": 5, "gelu": 8, "add": 1}
-
-# Representative CNN layers: (name, count, kind, input side, C_in, C_out, kernel, stride, groups).
-# kind "conv" is a 2-D convolution with 'same' padding; "fc" a fully connected layer on a
-# pooled vector (a GEMM with m = batch). BatchNorm and ReLU are taken as fused into the conv.
-CNN_LAYERS = {
-    # He et al. 2016, Table 1 (50-layer column), 224 x 224 input [@he2016resnet]:
-    # conv1 7x7/2 to 112x112x64; conv2_x (56x56) is [1x1 64, 3x3 64, 1x1 256] x 3;
-    # conv5_x (7x7) is [1x1 512, 3x3 512, 1x1 2048] x 3; then a 1000-way fc on 2048 features.
-    "ResNet50": (
-        ("conv1 7x7/2", 1, "conv", 224, 3, 64, 7, 2, 1),
-        ("conv2_x 3x3", 3, "conv", 56, 64, 64, 3, 1, 1),
-        ("conv2_x 1x1 expand", 3, "conv", 56, 64, 256, 1, 1, 1),
-        ("conv5_x 3x3", 3, "conv", 7, 512, 512, 3, 1, 1),
-        ("conv5_x 1x1 expand", 3, "conv", 7, 512, 2048, 1, 1, 1),
-        ("fc 1000", 1, "fc", 1, 2048, 1000, 1, 1, 1),
-    ),
-    # Sandler et al. 2018, Table 2 (stages) and Table 1 (a bottleneck is 1x1 expand by t,
-    # 3x3 depthwise, 1x1 linear projection) [@sandler2018mobilenetv2]: the stem conv 3x3/2
-    # with 32 channels; the second block of the c=24 stage at 56x56 (t=6: 24 -> 144 -> 24);
-    # the depthwise conv of the two stride-1 blocks of the c=160 stage at 7x7 (t=6: 960
-    # channels); the final 1x1 conv to 1280 and the 1000-way classifier.
-    "MobileNetV2": (
-        ("stem conv 3x3/2", 1, "conv", 224, 3, 32, 3, 2, 1),
-        ("expand 1x1 (56x56)", 1, "conv", 56, 24, 144, 1, 1, 1),
-        ("depthwise 3x3 (56x56)", 1, "conv", 56, 144, 144, 3, 1, 144),
-        ("project 1x1 (56x56)", 1, "conv", 56, 144, 24, 1, 1, 1),
-        ("depthwise 3x3 (7x7)", 2, "conv", 7, 960, 960, 3, 1, 960),
-        ("conv 1x1 to 1280 (7x7)", 1, "conv", 7, 320, 1280, 1, 1, 1),
-        ("fc 1000", 1, "fc", 1, 1280, 1000, 1, 1, 1),
-    ),
-}
-
 
 class OperatorResult(Result):
     """One operator (one kernel, run ``count`` times per block or network)."""
@@ -84,7 +53,7 @@ class OperatorResult(Result):
 
 
 class OperatorsResult(Result):
-    """The operators of one transformer block (or a CNN's representative layers), with totals."""
+    """The operators of one transformer block (or a CNN's layer groups), with totals."""
 
     TITLE = "Operators"
     FIELDS = {
@@ -158,7 +127,7 @@ class OperatorsResult(Result):
 
 
 class OperatorModel:
-    """Per-operator roofline of one transformer block or a CNN's representative layers.
+    """Per-operator roofline of one transformer block or of every layer of a CNN.
 
     ``solve(model, hardware, batch_size=1, seq_len=None, context=None, precision="fp16",
     kv_precision=None, calibration=None)``
@@ -168,8 +137,10 @@ class OperatorModel:
       step; a prompt length is a prefill); ``context`` is the tokens each query attends to
       (default ``seq_len``; a decode step at 4,096 tokens of context is ``seq_len=1,
       context=4096``). The MLP is gated (SwiGLU) when the model's parameter count says so.
-    - CNNs (ResNet50, MobileNetV2): a handful of representative layers from the papers'
-      tables at 224 x 224; ``seq_len`` and ``context`` do not apply.
+    - CNNs (ResNet50, MobileNetV2): every layer of the papers' architecture tables at
+      224 x 224 (:mod:`mlsysim.specs.cnn`), in groups of one stage and role (``count`` layers
+      each); ``seq_len`` and ``context`` do not apply. :meth:`mlsysim.Engine.solve` adds up the
+      same layers, so the two never disagree.
     - ``precision`` is the weight precision; activations use the math precision
       (:meth:`HardwareSpec.compute_precision`), the KV cache ``kv_precision`` (default as
       :class:`ServingModel`: ``precision``, or fp16 for 4-bit weights).
@@ -202,24 +173,26 @@ class OperatorModel:
                 raise InputError("context", f"at least seq_len ({s:g} tokens)", context)
             rows = _transformer_block(m, b, s, c, bw, ba, bkv)
             scope = f"one of {m.layers} blocks, {b:g} x {s:g} new tokens, context {c:g}"
-            footprint = m.si["parameters"] * bw + m.kv_elements_per_token() * bkv * b * c
+            footprint = m.si["parameters"] * bw + kv_bytes_per_token(m, kv_p).magnitude * b * c
         else:
             for name, value in (("seq_len", seq_len), ("context", context)):
                 if value is not None:
                     raise InputError(name, "None for a CNN (it takes images, not tokens)", value)
-            if m.key not in CNN_LAYERS:
-                raise InputError("model", f"a transformer or a CNN with a layer table ({', '.join(CNN_LAYERS)})", m.key)
-            rows = _cnn_layers(m.key, b, bw, ba)
-            scope = f"representative layers of {m.name}, batch {b:g}"
-            side = m.input_resolution or 224
-            footprint = m.si["parameters"] * bw + b * 3 * side * side * ba * 8
+            from mlsysim.specs import cnn
+
+            if not cnn.has_table(m.key):
+                raise InputError("model", f"a transformer or a CNN with a layer table ({', '.join(cnn.names())})",
+                                 m.key)
+            rows = cnn_groups(m.key, b, bw, ba)
+            scope = f"every layer of {m.name} in {len(rows)} groups, batch {b:g}"
+            footprint = cnn_footprint(m, b, bw, ba)
 
         overhead, eta_c = cal.kernel_overhead, cal.compute_efficiency_for(math_precision)
         operators, total_f, total_b, total_t, compute_t = [], 0.0, 0.0, 0.0, 0.0
         for name, count, flops, bytes_moved in rows:
             t_c = compute_time(flops, peak, eta_c)
             t_m = memory_time(bytes_moved, bandwidth, cal.memory_efficiency)
-            t = count * (max(t_c, t_m) + overhead)
+            t = count * (overlapped_time(t_c, t_m, cal.roofline_exponent) + overhead)
             bound = "Compute" if t_c >= t_m else "Memory"
             values = {"operator": name, "count": count, "flops": count * flops, "bytes_moved": count * bytes_moved,
                       "arithmetic_intensity": flops / bytes_moved, "latency": t,
@@ -228,9 +201,10 @@ class OperatorModel:
             total_f, total_b, total_t = total_f + count * flops, total_b + count * bytes_moved, total_t + t
             compute_t += t if bound == "Compute" else 0.0
 
-        fits = footprint <= h.si["memory"]
+        usable = h.si["memory"] * cal.usable_memory_fraction
+        fits = footprint <= usable
         reasons = [] if fits else [f"memory: the whole model needs {footprint / 1e9:,.1f} GB, {h.key} has "
-                                   f"{h.si['memory'] / 1e9:,.1f} GB"]
+                                   f"{usable / 1e9:,.1f} GB usable of {h.si['memory'] / 1e9:,.1f} GB"]
         values = {
             "scope": scope,
             "flops": total_f,
@@ -246,6 +220,14 @@ class OperatorModel:
         inputs = {"model": m, "hardware": h, "batch_size": batch_size, "seq_len": seq_len, "context": context,
                   "precision": p, "kv_precision": kv_p}
         return OperatorsResult(values, feasible=fits, reasons=reasons, inputs=inputs)
+
+
+def cnn_footprint(m, b, bw, ba):
+    """Bytes a CNN pass holds at once: the weights plus the largest layer's input and output maps."""
+    from mlsysim.specs import cnn
+
+    maps = [bytes_moved for _, _, bytes_moved in ops.cnn_layer_costs(cnn.layers(m.key), b, 0.0, ba)]
+    return m.si["parameters"] * bw + np.max(np.stack(np.broadcast_arrays(*maps)), axis=0)
 
 
 def _scalar(value, parameter, unit=None):
@@ -308,13 +290,30 @@ def _transformer_block(m, b, s, c, bw, ba, bkv):
     return rows
 
 
-def _cnn_layers(key, b, bw, ba):
-    rows = []
-    for name, count, kind, side, c_in, c_out, k, stride, groups in CNN_LAYERS[key]:
-        if kind == "fc":
-            rows.append((name, count, ops.gemm_flops(b, c_out, c_in), ops.gemm_bytes(b, c_out, c_in, bw, ba)))
-            continue
-        out = ops.conv2d_output_size(side, k, stride)
-        rows.append((name, count, ops.conv2d_flops(b, out, out, c_in, c_out, k, groups),
-                     ops.conv2d_bytes(b, side, side, out, out, c_in, c_out, k, bw, ba, groups)))
-    return rows
+def cnn_groups(key, b, bw, ba):
+    """(group, layers in it, FLOPs, bytes) per layer group of the CNN ``key`` at batch ``b``, from
+    its full layer table (:mod:`mlsysim.specs.cnn`); FLOPs and bytes are per layer. Layers of a
+    group share one shape; a stage's first block, which changes the channels or strides, is its
+    own group ("... (first block)")."""
+    from collections import Counter
+
+    from mlsysim.specs import cnn
+
+    table = cnn.layers(key)
+    common = {}
+    for name, shapes in _shapes_by_name(table).items():
+        counts = Counter(shapes)          # the most frequent shape; on a tie the later one (not the first block)
+        common[name] = max(counts, key=lambda shape: (counts[shape], max(i for i, s in enumerate(shapes) if s == shape)))
+    grouped: dict = {}
+    for layer, (name, flops, bytes_moved) in zip(table, ops.cnn_layer_costs(table, b, bw, ba)):
+        group = name if layer[1:] == common[name] else f"{name} (first block)"
+        entry = grouped.setdefault(group, [0, flops, bytes_moved])
+        entry[0] += 1
+    return [(group, count, flops, bytes_moved) for group, (count, flops, bytes_moved) in grouped.items()]
+
+
+def _shapes_by_name(table):
+    out: dict = {}
+    for layer in table:
+        out.setdefault(layer[0], []).append(layer[1:])
+    return out

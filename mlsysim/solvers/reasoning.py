@@ -6,8 +6,8 @@ each decode step attending to a context that has grown by every token before it
 
     T(K) = TTFT(c) + sum_{i=0}^{n-1} ITL(c + i),   n = K x tokens_per_step.
 
-Compute and memory time of a decode step are both affine in the context, so
-the sum is taken exactly (:func:`mlsysim.physics._array.sum_max_affine`).
+A decode step is affine in the context, so the sum is taken exactly
+(:meth:`~mlsysim.solvers.serving.ReplicaPhysics.decode_sum`).
 Energy per query is replica power x T / batch, with power = devices x TDP x the
 calibrated serving power fraction.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 
 from mlsysim.core import validate
-from mlsysim.physics._array import sum_max_affine
 from mlsysim.physics.energy import energy
 from mlsysim.solvers.result import Result
 from mlsysim.solvers.serving import ReplicaPhysics
@@ -63,11 +62,9 @@ class InferenceScalingModel:
         n = k * per_step
 
         ttft, _ = replica.prefill(c, b)
-        c0, m0, comm = replica.decode_terms(c, b)
-        c1, m1, _ = replica.decode_terms(c + 1, b)
-        decode = sum_max_affine(c0, c1 - c0, m0, m1 - m0, n) + n * comm
+        decode = replica.decode_sum(c, n, b)
         total = ttft + decode
-        power = replica.tp * replica.hardware.si["tdp"] * replica.calibration.serving_power_fraction
+        power = replica.power
         final_context = c + n
         reasons, feasible = replica.reasons(final_context, b)
         values = {

@@ -90,15 +90,30 @@ class Result:
         return text + (f" ({', '.join(rest)})" if rest else "")
 
     def __repr__(self) -> str:
-        rows = list(self._rows())
-        width = max(len(label) for label, _ in rows)
-        lines = [self._header()] + [f"  {label:<{width}}  {value}" for label, value in rows]
+        rows = list(self._rows())          # (label, value) or (label, value, source key)
+        width = max(len(row[0]) for row in rows)
+        lines = [self._header()] + [f"  {row[0]:<{width}}  {row[1]}" + (f"  (source: {row[2]})" if row[2:] else "")
+                                    for row in rows]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        body = "".join(f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-                       f"<td style='text-align:right'>{html.escape(value)}</td></tr>" for label, value in self._rows())
-        return f"<table class='mlsysim-result'><caption>{html.escape(self._header())}</caption>{body}</table>"
+        """A table; a row that has a source cites it as <cite data-cites="key">, which the book's
+        pages turn into an author-year link to their reference list."""
+        rows = list(self._rows())
+        sourced = any(row[2:] for row in rows)
+
+        def source(row):
+            if not sourced:
+                return ""
+            key = html.escape(row[2]) if row[2:] else ""
+            cite = f"<cite class='citation' data-cites='{key}'><a href='#ref-{key}'>{key}</a></cite>" if key else ""
+            return f"<td style='text-align:left'>{cite}</td>"
+        head = "<tr><th></th><th style='text-align:right'>value</th><th style='text-align:left'>source</th></tr>" \
+            if sourced else ""
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(row[0])}</th>"
+                       f"<td style='text-align:right;white-space:nowrap'>{html.escape(row[1])}</td>{source(row)}</tr>"
+                       for row in rows)
+        return f"<table class='mlsysim-result'><caption>{html.escape(self._header())}</caption>{head}{body}</table>"
 
     def to_dict(self) -> dict:
         """JSON-ready: {field: {"value": number or list, "unit": str}}, plus feasible and reasons."""

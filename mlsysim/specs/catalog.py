@@ -1,4 +1,4 @@
-"""The built-in catalogues: ``Hardware.Cloud.H100``, ``Models.Llama2_70B``.
+"""The built-in catalogues: ``Hardware.Cloud.H100``, ``Models.Llama2_70B``, ``Systems.DGX_H100``.
 
 Data files are read on first access, not at import, so ``import mlsysim`` stays
 fast. Unknown names raise :class:`~mlsysim.errors.UnknownNameError` with the
@@ -34,6 +34,14 @@ def _models() -> dict:
 
     path = DATA / "models.yaml"
     return {k: model_from_record(k, v, f"{path.name}:{k}", "") for k, v in read_yaml(path).items()}
+
+
+@lru_cache(maxsize=None)
+def _systems() -> dict:
+    from mlsysim.specs.systems import system_from_record
+
+    path = DATA / "systems.yaml"
+    return {k: system_from_record(k, v, f"{path.name}:{k}", "") for k, v in read_yaml(path).items()}
 
 
 class Catalog:
@@ -103,3 +111,4 @@ class _HardwareCatalog(Catalog):
 
 Hardware = _HardwareCatalog()
 Models = Catalog("model", _models)
+Systems = Catalog("system", _systems)

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from mlsysim.errors import SpecError, UnknownNameError
+from mlsysim.errors import SpecError, UnknownNameError  # noqa: F401
 from mlsysim.specs.fields import Source, read_yaml
 
 _UNITS = {
     "electricity_price": "USD/kWh", "amortization_years": "year", "server_overhead_per_accelerator": "USD",
     "network_cost_per_accelerator": "USD", "node_power_overhead_per_accelerator": "W",
 }
+
+
+_FACILITY_PUE = {"pue": "industry_average", "pue_hyperscale": "hyperscale"}
 
 
 @lru_cache(maxsize=None)
@@ -34,6 +37,11 @@ def _entry(where: str, name: str, entry: dict, unit: str | None):
 
 def default(name: str) -> tuple[float, Source]:
     """(value in SI-ish units: USD, USD/kWh, years, W, or a plain number; its source)."""
+    if name in _FACILITY_PUE:  # one source for PUE: the facilities of carbon.yaml
+        from mlsysim.specs.carbon import facility
+
+        f = facility(_FACILITY_PUE[name])
+        return f.pue, f.pue_source
     defaults = _data()["defaults"]
     if name not in defaults:
         raise UnknownNameError("economics default", name, list(defaults))
@@ -41,13 +49,15 @@ def default(name: str) -> tuple[float, Source]:
 
 
 def grid_intensity(region: str) -> tuple[float, Source]:
-    """(grams CO2 per kWh, source) for a region in the catalogue (e.g. ``"france"``)."""
-    regions = _data()["grid_carbon_intensity"]
-    key = str(region).lower().replace(" ", "_").replace("-", "_")
-    if key not in regions:
-        raise UnknownNameError("grid region", region, list(regions))
-    return _entry("economics.yaml:grid_carbon_intensity", key, regions[key], "g/kWh")
+    """(grams CO2 per kWh, source) for a region of the carbon catalogue (e.g. ``"france"``);
+    the catalogue lives in ``carbon.yaml`` (:mod:`mlsysim.specs.carbon`)."""
+    from mlsysim.specs.carbon import grid_region
+
+    r = grid_region(region)
+    return r.intensity, r.source
 
 
 def grid_regions() -> list[str]:
-    return list(_data()["grid_carbon_intensity"])
+    from mlsysim.specs.carbon import grid_regions as names
+
+    return names()

@@ -2,13 +2,23 @@
 
 Peak FLOP/s are the vendor's **dense** figures (never the 2:4-sparsity ones).
 ``interconnect_bandwidth`` is the scale-up link bandwidth per device in one
-direction (NVLink, Infinity Fabric, ICI, or PCIe for cards without one).
+direction (NVLink, Infinity Fabric, ICI, or PCIe for cards without one), summed
+over its ``interconnect_links``; ``interconnect_topology`` says how much of it a
+ring collective can use (:meth:`HardwareSpec.ring_bandwidth`).
+
+Wafer-scale devices keep their weights in on-chip SRAM (``memory_kind: sram``): ``memory`` and
+``memory_bandwidth`` are then the SRAM's, and ``external_bandwidth`` / ``external_memory`` describe
+the off-wafer weight store a layer can be streamed from (:mod:`mlsysim.solvers.wafer`).
+A device made with :func:`mlsysim.hardware.derive` carries ``hypothetical`` (what was changed),
+and its key and every printout say so.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+
+import numpy as np
 
 from mlsysim.core.validate import BYTES_PER_ELEMENT
 from mlsysim.errors import InputError, SpecError
@@ -32,8 +42,16 @@ COMPUTE_FALLBACK = {
 }
 
 _FIELDS = {"name", "tier", "source", "source_detail", "estimate", "sources", "peak_flops", "memory",
-           "memory_bandwidth", "tdp", "interconnect", "interconnect_bandwidth", "unit_price", "flash",
-           "notes"}
+           "memory_bandwidth", "tdp", "interconnect", "interconnect_bandwidth", "interconnect_links",
+           "interconnect_topology", "unit_price", "flash", "notes", "memory_kind", "external_bandwidth",
+           "external_memory"}
+
+#: Where a device keeps its weights: off-chip HBM/DRAM, or on-chip SRAM (wafer-scale engines).
+MEMORY_KINDS = ("hbm", "sram")
+
+#: How the scale-up links are joined: a switch (NVSwitch), a fully connected mesh of point-to-point
+#: links (MI300X xGMI), a torus (TPU ICI), or the host's PCIe.
+TOPOLOGIES = ("switch", "mesh", "torus", "pcie")
 
 
 @dataclass(frozen=True, repr=False)
@@ -49,11 +67,17 @@ class HardwareSpec:
     tdp: object
     interconnect: str | None = None
     interconnect_bandwidth: object = None
+    interconnect_links: int = 1
+    interconnect_topology: str = "switch"
     unit_price: object = None
     flash: object = None
     source: Source = Source("user-defined")
     sources: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     notes: str = ""
+    memory_kind: str = "hbm"
+    external_bandwidth: object = None
+    external_memory: object = None
+    hypothetical: str = ""
 
     def __post_init__(self):
         si = {
@@ -63,6 +87,9 @@ class HardwareSpec:
             "tdp": self.tdp.to("W").magnitude,
             "link": None if self.interconnect_bandwidth is None else self.interconnect_bandwidth.to("byte/s").magnitude,
             "price": None if self.unit_price is None else self.unit_price.to("USD").magnitude,
+            "external_bandwidth": (None if self.external_bandwidth is None
+                                   else self.external_bandwidth.to("byte/s").magnitude),
+            "external_memory": None if self.external_memory is None else self.external_memory.to("byte").magnitude,
         }
         object.__setattr__(self, "si", MappingProxyType(si))
 
@@ -74,6 +101,34 @@ class HardwareSpec:
                 return candidate
         raise InputError("precision", f"a precision {self.key} has a peak for ({', '.join(self.peak_flops)})", precision)
 
+    def ring_bandwidth(self, devices):
+        """Bytes/s per device, per direction, that one ring collective over ``devices`` devices
+        of this kind gets from the scale-up links (SI float or array; None without a link):
+
+            W_ring = n_used x W / n_links
+
+        with W the per-direction bandwidth summed over the device's n_links links and n_used
+        the links the ring can drive at once: all of them through a switch (NVSwitch) or the
+        host link (pcie); min(p - 1, n_links) in a fully connected mesh, one link to each peer
+        [@amd2025rcclxgmi]; 2 in a torus, a bidirectional ring along one axis
+        [@jouppi2023tpuv4]. Summing every link of a mesh or torus overstates what a ring gets.
+        """
+        total = self.si["link"]
+        if total is None:
+            return None
+        per_link = total / self.interconnect_links
+        topology = self.interconnect_topology
+        if topology == "mesh":
+            peers = devices - 1
+            if isinstance(peers, np.ndarray):
+                used = np.clip(peers, 1, self.interconnect_links)
+            else:
+                used = min(max(peers, 1), self.interconnect_links)
+            return used * per_link
+        if topology == "torus":
+            return min(2, self.interconnect_links) * per_link + 0.0 * devices
+        return total + 0.0 * devices
+
     def peak(self, precision: str = "fp16"):
         """Dense peak FLOP/s for ``precision`` (falling back as :meth:`compute_precision` says)."""
         from mlsysim.core.validate import precision as check_precision
@@ -81,12 +136,20 @@ class HardwareSpec:
         return self.peak_flops[self.compute_precision(check_precision(precision))]
 
     def ridge_point(self, precision: str = "fp16"):
-        """Arithmetic intensity (FLOP/byte) where the roofline bends: peak / bandwidth."""
-        return (self.peak(precision) / self.memory_bandwidth).to("flop/byte")
+        """Arithmetic intensity (FLOP/byte) where the roofline bends: peak / bandwidth
+        (:func:`mlsysim.physics.roofline.ridge_point`)."""
+        from mlsysim.physics.roofline import ridge_point
+
+        return ridge_point(self.peak(precision), self.memory_bandwidth).to("flop/byte")
 
     def source_of(self, field_name: str) -> Source:
         """The source of one field (per-field override, else the record's source)."""
         return self.sources.get(field_name) or self.sources.get(field_name.split(".")[0]) or self.source
+
+    @property
+    def is_hypothetical(self) -> bool:
+        """True for a what-if device made by :func:`mlsysim.hardware.derive`."""
+        return bool(self.hypothetical)
 
     def __repr__(self) -> str:
         fp16 = self.peak_flops.get("fp16") or self.peak_flops.get("bf16") or next(iter(self.peak_flops.values()))
@@ -108,6 +171,13 @@ def hardware_from_record(key: str, record: dict, where: str, default_source: str
         if precision not in BYTES_PER_ELEMENT:
             raise SpecError(where, f"peak_flops.{precision}", f"unknown precision; expected one of {', '.join(BYTES_PER_ELEMENT)}")
         peak[precision] = reader.quantity(f"peak_flops.{precision}", "flop/s", value=value)
+    links = reader.count("interconnect_links", required=False) or 1
+    topology = reader.text("interconnect_topology", "switch").lower()
+    if topology not in TOPOLOGIES:
+        raise SpecError(where, "interconnect_topology", f"expected one of {', '.join(TOPOLOGIES)}, got {topology!r}")
+    kind = reader.text("memory_kind", "hbm").lower()
+    if kind not in MEMORY_KINDS:
+        raise SpecError(where, "memory_kind", f"expected one of {', '.join(MEMORY_KINDS)}, got {kind!r}")
     fields = set(_FIELDS) | {f"peak_flops.{p}" for p in peak}
     source, sources = reader.sources(fields, default_source)
     return HardwareSpec(
@@ -120,11 +190,16 @@ def hardware_from_record(key: str, record: dict, where: str, default_source: str
         tdp=reader.quantity("tdp", "W"),
         interconnect=str(record["interconnect"]) if record.get("interconnect") else None,
         interconnect_bandwidth=reader.quantity("interconnect_bandwidth", "byte/s", required=False),
+        interconnect_links=links,
+        interconnect_topology=topology,
         unit_price=reader.quantity("unit_price", "USD", required=False),
         flash=reader.quantity("flash", "byte", required=False),
         source=source,
         sources=MappingProxyType(sources),
         notes=str(record.get("notes", "")),
+        memory_kind=kind,
+        external_bandwidth=reader.quantity("external_bandwidth", "byte/s", required=False),
+        external_memory=reader.quantity("external_memory", "byte", required=False),
     )
 
 

@@ -83,19 +83,6 @@ class ModelSpec:
         """heads x head_dim: the width of the attention projections."""
         return self.heads * self.head_dim
 
-    def kv_elements_per_token(self) -> int:
-        """Numbers cached per token: 2 x layers x kv_heads x head_dim, or layers x kv_latent_dim (MLA)."""
-        if self.kv_latent_dim:
-            return self.layers * self.kv_latent_dim
-        return 2 * self.layers * self.kv_heads * self.head_dim
-
-    def kv_cache_bytes_per_token(self, precision: str = "fp16"):
-        """KV-cache bytes per token at ``precision`` as a Quantity."""
-        from mlsysim.core.units import Q_
-        from mlsysim.core.validate import BYTES_PER_ELEMENT, precision as check
-
-        return Q_(self.kv_elements_per_token() * BYTES_PER_ELEMENT[check(precision, "precision")], "byte")
-
     def source_of(self, field_name: str) -> Source:
         return self.sources.get(field_name) or self.source
 

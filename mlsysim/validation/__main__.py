@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 
-from mlsysim.validation import (ALLREDUCE_FIT_WORKERS, FIT, GEMM_FIT_MODEL, HELD_OUT, LOW_PRECISION_FIT_IDS,
-                                PASS_OVERHEAD_FIT_HARDWARE, fit, operators, pass_overhead_experiment, run)
+from mlsysim.validation import (ALLREDUCE_FIT_WORKERS, END_TO_END_FITS, FIT, GEMM_FIT_MODEL, HELD_OUT,
+                                TRAINING_FIT_IDS, fit, operators, run)
 
 
 def main(argv=None) -> int:
@@ -20,10 +20,10 @@ def main(argv=None) -> int:
         fitted = fit()
         print("Refit on: GEMMs of", GEMM_FIT_MODEL, "(A100 + H100, TP 1-8, 1-4,096 tokens);",
               f"all-reduce on {' and '.join(map(str, ALLREDUCE_FIT_WORKERS))} GPUs (A100 + H100);",
-              "low-precision math on", ", ".join(LOW_PRECISION_FIT_IDS))
+              "then, in order:", "; ".join(f"{name} on {', '.join(ids)}" for name, (ids, _) in END_TO_END_FITS.items()))
         for name, value in fitted.items():
             now = getattr(DEFAULT, name)
-            print(f"  {name:26s} fitted {value:.4g}   in calibration.py {now:.4g}")
+            print(f"  {name:26s} fitted {value:<10.4g} in calibration.py {now:.4g}")
         cal = DEFAULT.with_(**fitted)
         ops = operators(cal)
         for kind in ("gemm", "all-reduce"):
@@ -31,18 +31,17 @@ def main(argv=None) -> int:
                 sub = ops.subset(role, kind)
                 print(f"  {kind:10s} {role:8s} n={len(sub):3d}  median |err| {pct(sub.median_abs_error, 2):>6s}"
                       f"  max |err| {pct(sub.max_abs_error, 2):>6s}")
+        training = run(cal, software=False).training
+        print("  training factors fitted on:", ", ".join(TRAINING_FIT_IDS))
+        for role in (FIT, HELD_OUT):
+            sub = training.subset(role)
+            print(f"  {'training':10s} {role:8s} n={len(sub):3d}  median |err| {pct(sub.median_abs_error, 2):>6s}"
+                  f"  max |err| {pct(sub.max_abs_error, 2):>6s}  within 25%: {sum(abs(sub.errors) <= 0.25)}/{len(sub)}")
         e2e = run(cal, software=False).end_to_end
         for role in (FIT, HELD_OUT):
             sub = e2e.subset(role)
             print(f"  {'end-to-end':10s} {role:8s} n={len(sub):3d}  median |err| {pct(sub.median_abs_error, 2):>6s}"
                   f"  max |err| {pct(sub.max_abs_error, 2):>6s}  within 30%: {sum(abs(sub.errors) <= 0.3)}/{len(sub)}")
-        exp = pass_overhead_experiment(cal)
-        print(f"\nNot adopted: pass_overhead fitted on the {PASS_OVERHEAD_FIT_HARDWARE} end-to-end records = "
-              f"{exp['pass_overhead'] * 1e3:.2f} ms")
-        for name in ("fit", "held"):
-            b, a = exp[f"{name}_before"], exp[f"{name}_after"]
-            print(f"  {name:4s} n={len(a):2d}  median |err| {pct(b.median_abs_error, 2)} -> {pct(a.median_abs_error, 2)}"
-                  f"   max |err| {pct(b.max_abs_error, 2)} -> {pct(a.max_abs_error, 2)}")
         print()
     v = run(operators=args.all)
     print(v if args.all else v)

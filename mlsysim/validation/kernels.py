@@ -6,6 +6,7 @@ The hardware factors of :mod:`mlsysim.calibration` are fitted here on a stated s
 from __future__ import annotations
 
 import csv
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -55,7 +56,8 @@ def predict_gemm(rows, calibration=None) -> np.ndarray:
 
     cal = resolve_calibration(calibration)
     m, n, k, peak, bw, _ = _gemm_arrays(rows)
-    return gemm_time(m, n, k, 2, peak, bw, cal.compute_efficiency, cal.memory_efficiency, cal.kernel_overhead)
+    return gemm_time(m, n, k, 2, peak, bw, cal.compute_efficiency, cal.memory_efficiency, cal.kernel_overhead,
+                     cal.roofline_exponent)
 
 
 def _link(device):
@@ -82,25 +84,39 @@ def allreduce_split(rows=None):
     return ([r for r in rows if r[1] in ALLREDUCE_FIT_WORKERS], [r for r in rows if r[1] not in ALLREDUCE_FIT_WORKERS])
 
 
-def fit_gemm(rows) -> dict:
-    """Least squares in log time over a grid: (compute_efficiency, memory_efficiency, kernel_overhead)
-    minimising the mean squared log error of :func:`~mlsysim.physics.roofline.gemm_time` on ``rows``."""
+#: Overlap exponents the GEMM fit tries (math.inf is the textbook max).
+EXPONENTS = (1.0, 1.5, 2.0, 3.0, 4.0, math.inf)
+
+
+def fit_gemm(rows, exponents=EXPONENTS) -> dict:
+    """Least squares in log time over a grid: (compute_efficiency, memory_efficiency, kernel_overhead,
+    roofline_exponent) minimising the mean squared log error of
+    :func:`~mlsysim.physics.roofline.gemm_time` on ``rows``."""
+    from mlsysim.physics.roofline import overlapped_time
+
     m, n, k, peak, bw, t = _gemm_arrays(rows)
     tc = 2 * m * n * k / peak
     tm = 2 * (m * k + k * n + m * n) / bw
     etas = np.arange(0.50, 1.0001, 0.01)
     overheads = np.arange(0.0, 10.01e-6, 0.25e-6)
     best = (np.inf, None)
-    for eta_c in etas:
-        for eta_m in etas:
-            base = np.maximum(tc / eta_c, tm / eta_m)
-            pred = base[None, :] + overheads[:, None]
-            loss = np.mean(np.log(pred / t[None, :]) ** 2, axis=1)
-            i = int(np.argmin(loss))
-            if loss[i] < best[0]:
-                best = (loss[i], (round(float(eta_c), 2), round(float(eta_m), 2), float(overheads[i])))
-    eta_c, eta_m, t0 = best[1]
-    return {"compute_efficiency": eta_c, "memory_efficiency": eta_m, "kernel_overhead": t0}
+    for p in exponents:
+        for eta_c in etas:
+            for eta_m in etas:
+                base = overlapped_time(tc / eta_c, tm / eta_m, p)
+                pred = base[None, :] + overheads[:, None]
+                loss = np.mean(np.log(pred / t[None, :]) ** 2, axis=1)
+                i = int(np.argmin(loss))
+                if loss[i] < best[0]:
+                    best = (loss[i], (round(float(eta_c), 2), round(float(eta_m), 2), float(overheads[i]), p))
+    eta_c, eta_m, t0, p = best[1]
+    return {"compute_efficiency": eta_c, "memory_efficiency": eta_m, "kernel_overhead": t0, "roofline_exponent": p}
+
+
+def gemm_loss(rows, calibration=None) -> float:
+    """Mean squared log error of the engine's GEMM times on ``rows``."""
+    t = np.array([r[7] for r in rows])
+    return float(np.mean(np.log(predict_gemm(rows, calibration) / t) ** 2))
 
 
 def fit_allreduce(rows) -> dict:

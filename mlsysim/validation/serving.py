@@ -1,8 +1,9 @@
 """End-to-end serving records (TTFT, ITL, throughput, quantization speedups, KV-cache and weight sizes)
 from validation.yaml, and the software-bound vLLM records of Splitwise [@patel2024splitwise].
 
-One factor is fitted on end-to-end records because no per-operator data exist for it
-(``low_precision_efficiency``, on ``LOW_PRECISION_FIT_IDS``); every other end-to-end record is held out.
+Three factors are fitted on declared end-to-end records because no per-operator data exist
+for them (``END_TO_END_FITS``: decode attention's bandwidth, the fixed cost of a prefill, 8-bit
+math); every other end-to-end record is held out.
 """
 from __future__ import annotations
 
@@ -12,13 +13,27 @@ from functools import lru_cache
 import numpy as np
 
 from mlsysim.calibration import resolve_calibration
-from mlsysim.validation import (END_TO_END, HELD_OUT, MEASUREMENTS, SOFTWARE, Record, Validation, _measured_si,
-                                load_published, predict_published, predictor)
+from mlsysim.validation import (FIT_IDS, MEASUREMENTS, SOFTWARE, Record, _measured_si, load_published,
+                                predict_published, predictor)
 
-#: The end-to-end records ``low_precision_efficiency`` is fitted on: compute-bound FP8 prefills.
-LOW_PRECISION_FIT_IDS = ("trtllm-ttft-h100-llama2-7b-2048", "trtllm-ttft-h100-llama2-70b-2048")
-#: Where a fixed per-pass cost would be fitted (the experiment that was not adopted).
-PASS_OVERHEAD_FIT_HARDWARE = "A100"
+#: The end-to-end records each factor is fitted on, in the order they are fitted (each fit
+#: holds the factors before it fixed). Every other end-to-end record is held out.
+#: attention_efficiency: the two 16-bit throughput records whose time goes mostly to reading
+#: the KV cache (2,048 output tokens, MHA model, large batch).
+ATTENTION_FIT_IDS = ("trtllm-tput-a100-llama2-7b-60-128-2048", "trtllm-tput-h100-llama2-7b-112-128-2048")
+#: prefill_overhead_per_layer: the short-prompt TTFTs on A100 (the H100 ones are held out).
+PREFILL_FIT_IDS = ("trtllm-ttft-a100-llama2-7b-128", "trtllm-ttft-a100-llama2-70b-128")
+#: low_precision_efficiency: the compute-bound FP8 records: two prefills of 2,048 tokens and two
+#: large-batch decodes.
+LOW_PRECISION_FIT_IDS = ("trtllm-ttft-h100-llama2-7b-2048", "trtllm-ttft-h100-llama2-70b-2048",
+                         "h200-tput-llama2-13b-1024-128-128", "h200-tput-llama2-70b-512-128-128")
+#: factor -> (records, grid), in fitting order
+END_TO_END_FITS = {
+    "attention_efficiency": (ATTENTION_FIT_IDS, np.round(np.arange(0.30, 1.0001, 0.01), 2)),
+    "prefill_overhead_per_layer": (PREFILL_FIT_IDS, np.round(np.arange(0.0, 300.0001e-6, 5e-6), 9)),
+    "low_precision_efficiency": (LOW_PRECISION_FIT_IDS, np.round(np.arange(0.30, 0.9001, 0.01), 2)),
+}
+FIT_IDS.update(ATTENTION_FIT_IDS + PREFILL_FIT_IDS + LOW_PRECISION_FIT_IDS)
 
 
 def _log_loss(records, calibration) -> float:
@@ -32,39 +47,31 @@ def _grid_fit(records, calibration, name, grid):
     return float(grid[int(np.argmin(losses))])
 
 
+def fit_records(ids) -> list:
+    """The validation.yaml records with these ids."""
+    return [rec for rec in load_published() if rec["id"] in ids]
+
+
 def low_precision_fit_records() -> list:
-    return [rec for rec in load_published() if rec["id"] in LOW_PRECISION_FIT_IDS]
+    return fit_records(LOW_PRECISION_FIT_IDS)
+
+
+def fit_end_to_end(calibration=None) -> dict:
+    """Fit the end-to-end factors (END_TO_END_FITS) in order, each on its records, the factors
+    before it (and the hardware factors in ``calibration``) held fixed."""
+    cal = resolve_calibration(calibration)
+    fitted = {}
+    for name, (ids, grid) in END_TO_END_FITS.items():
+        fitted[name] = _grid_fit(fit_records(ids), cal, name, grid)
+        cal = cal.with_(**{name: fitted[name]})
+    return fitted
 
 
 def fit_low_precision(calibration=None) -> dict:
-    """``low_precision_efficiency`` on the compute-bound FP8 prefills (LOW_PRECISION_FIT_IDS),
-    on a 0.01 grid, the other factors as given."""
+    """``low_precision_efficiency`` alone on its records, the other factors as given."""
     cal = resolve_calibration(calibration)
-    value = _grid_fit(low_precision_fit_records(), cal, "low_precision_efficiency", np.arange(0.30, 0.9001, 0.01))
-    return {"low_precision_efficiency": round(value, 2)}
-
-
-def pass_overhead_experiment(calibration=None, hardware=PASS_OVERHEAD_FIT_HARDWARE) -> dict:
-    """Fit a fixed per-pass cost on the end-to-end records of one ``hardware`` and evaluate it on
-    the others. Returns the fitted value (s) and the held-out end-to-end summary before and after:
-    ``{"pass_overhead", "fit_before", "fit_after", "held_before", "held_after"}``, each summary a
-    Validation. Not adopted in the calibration (see ``Calibration.pass_overhead``)."""
-    cal = resolve_calibration(calibration)
-    fit_recs = [rec for rec in load_published() if rec["kind"] in END_TO_END and rec["hardware"] == hardware]
-    value = _grid_fit(fit_recs, cal, "pass_overhead", np.arange(0.0, 10.0001e-3, 0.25e-3))
-    fit_ids = {rec["id"] for rec in fit_recs}
-
-    def split(c):
-        from mlsysim.validation import run
-
-        v = run(c, software=False).end_to_end
-        return (Validation([r for r in v.rows if r.id in fit_ids]),
-                Validation([r for r in v.rows if r.id not in fit_ids and r.role == HELD_OUT]))
-
-    (fit_before, held_before), (fit_after, held_after) = split(cal), split(cal.with_(pass_overhead=value))
-    return {"pass_overhead": value, "fit_before": fit_before, "fit_after": fit_after,
-            "held_before": held_before, "held_after": held_after}
-
+    ids, grid = END_TO_END_FITS["low_precision_efficiency"]
+    return {"low_precision_efficiency": _grid_fit(fit_records(ids), cal, "low_precision_efficiency", grid)}
 
 
 def _replica(rec, precision=None, calibration=None):
@@ -78,11 +85,7 @@ def _generation_time(replica, batch, prompt, output):
     """Seconds for a static batch: one prefill of ``prompt`` tokens (which yields the first
     token) then ``output - 1`` decode steps at contexts prompt + 1 ... prompt + output - 1."""
     t_prefill, _ = replica.prefill(prompt, batch)
-    if output <= 1:
-        return float(t_prefill)
-    context = prompt + np.arange(1, output)
-    t_decode, _ = replica.decode_step(context.astype(float), batch)
-    return float(t_prefill) + float(np.sum(t_decode))
+    return float(t_prefill + replica.decode_sum(prompt + 1, output - 1, batch))
 
 
 
