@@ -13,7 +13,7 @@ fi
 cat <<MSG
 
 Built into $(pwd)/_build/
-  preview/index.html               the book as HTML (open in a browser)
+  preview/index.html               the book as HTML, with notebooks/ and the wheel (open in a browser)
   preview-instructor/index.html    the same with worked solutions
   notebooks/student/               one notebook per chapter, without solutions
   notebooks/instructor/            the same with solutions

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run every test: engine unit and property tests, the book check (stale goldens,
-# nbval on every chapter, lints), exercises, the browser test and the drift test.
+# Run every test: engine unit and property tests, the book check (valid Quarto, stale
+# goldens, nbval on every chapter, lints), exercises, the preview in Chromium, the student
+# notebooks in JupyterLab, the hosted install from a served site, links, and the drift test.
 # Usage: bash scripts/test.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,8 +22,16 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   fi
 fi
 
+# Build the book first: chapters execute in parallel (one per core) into the execution cache
+# that the book tests then read (an unchanged chapter is not run twice).
+.venv/bin/python -m booktools build
+
+# Then every test, spread over the cores (pytest-xdist): test by test, except files whose
+# module fixtures are expensive, which mark themselves xdist_group and stay on one worker.
+# Results do not depend on the schedule.
+workers="${TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}"
 status=0
-.venv/bin/python -m pytest "$@" || status=$?
+.venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@" || status=$?
 if [ "$status" -eq 5 ]; then
   echo "error: pytest collected no tests" >&2
   exit 1

@@ -69,10 +69,16 @@ def test_economics_bad_input():
         mlsysim.EconomicsModel().solve(fleet, 365, pue=0.9)
     with pytest.raises(InputError, match="'electricity_price'"):
         mlsysim.EconomicsModel().solve(fleet, 365, electricity_price=Q_("3 GB"))
-    tpu_fleet = mlsysim.Fleet("t", mlsysim.Node("n", "TPUv5p", 4), count=1)
-    if mlsysim.Hardware.TPUv5p.unit_price is None:
-        with pytest.raises(InputError, match="'unit_price'"):
-            mlsysim.EconomicsModel().solve(tpu_fleet, 365)
+    # a device without a public price (whatever the catalogue holds today): asks for unit_price
+    from dataclasses import replace
+    unpriced = replace(mlsysim.Hardware.H100, unit_price=None)
+    unpriced_fleet = mlsysim.Fleet("t", mlsysim.Node("n", unpriced, 8), count=1)
+    with pytest.raises(InputError, match="'unit_price'") as info:
+        mlsysim.EconomicsModel().solve(unpriced_fleet, 365)
+    assert info.value.parameter == "unit_price" and "no public unit price" in str(info.value)
+    # and with a price given it solves
+    assert mlsysim.EconomicsModel().solve(unpriced_fleet, 365, unit_price=30_000).capex_total_usd == pytest.approx(
+        8 * (30_000 + 10_000 + 5_000))
 
 
 def test_systems_bad_input():

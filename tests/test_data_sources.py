@@ -23,12 +23,12 @@ QUANTITY = re.compile(rf"^{NUMBER} [A-Za-z$%][A-Za-z0-9/*^ ]*$")
 BARE = re.compile(rf"^{NUMBER}$")
 
 # Fields that are text, not numbers.
-TEXT_FIELDS = {"name", "tier", "source", "source_detail", "interconnect", "architecture",
-               "detail", "estimate", "key"}
+TEXT_FIELDS = {"name", "tier", "source", "source_detail", "interconnect", "interconnect_topology", "architecture",
+               "detail", "estimate", "key", "memory_kind"}
 PRECISIONS = {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"}
 # Fields that must carry a unit (everything else numeric must be a bare count).
 HARDWARE_QUANTITIES = {"memory", "flash", "memory_bandwidth", "tdp", "interconnect_bandwidth",
-                       "unit_price"}
+                       "unit_price", "external_bandwidth", "external_memory"}
 HARDWARE_TIERS = {"cloud", "edge", "mobile", "tiny"}
 MODEL_ARCHITECTURES = {"decoder", "encoder", "cnn"}
 
@@ -94,6 +94,9 @@ def test_hardware_record(name):
     for field, value in rec.items():
         if field in TEXT_FIELDS or field in ("peak_flops", "sources"):
             continue
+        if field == "interconnect_links":
+            assert is_number(value) and float(value) >= 1, f"{name}.interconnect_links: {value!r}"
+            continue
         assert field in HARDWARE_QUANTITIES, f"{name}: unexpected field {field!r}"
         assert is_quantity(value), f"{name}.{field}: {value!r} is not '<number> <unit>'"
     if rec["tier"] in ("edge", "mobile", "tiny"):
@@ -153,10 +156,29 @@ def test_gpt4_is_marked_estimate():
 
 
 # --------------------------------------------------------------------------- economics
+CARBON = load("carbon")
+PIPELINE = load("pipeline")
+RELIABILITY = load("reliability")
+
+
 def _economics_entries():
-    for group in ("defaults", "grid_carbon_intensity"):
-        for name, entry in ECONOMICS[group].items():
-            yield f"{group}.{name}", entry
+    for name, entry in ECONOMICS["defaults"].items():
+        yield f"defaults.{name}", entry
+    for name, entry in CARBON["grid_regions"].items():
+        yield f"grid_carbon_intensity.{name}", {k: v for k, v in entry.items() if k not in ("year", "water")}
+        if "water" in entry:
+            yield f"grid_water.{name}", entry["water"]
+    for name, entry in CARBON["facilities"].items():
+        for field, sub in entry.items():
+            yield f"facilities.{name}.{field}", sub
+    for name, entry in CARBON["embodied"].items():
+        yield f"embodied.{name}", entry
+    for name, entry in PIPELINE.items():
+        for field, sub in entry.items():
+            if field != "description":
+                yield f"pipeline.{name}.{field}", sub
+    for name, entry in RELIABILITY.items():
+        yield f"reliability.{name}", entry
 
 
 @pytest.mark.parametrize("where,entry", list(_economics_entries()))
@@ -175,13 +197,24 @@ def test_economics_required_entries():
                 "maintenance_fraction_per_year", "server_overhead_per_accelerator",
                 "network_cost_per_accelerator", "node_power_overhead_per_accelerator",
                 }
-    assert required <= set(ECONOMICS["defaults"]), required - set(ECONOMICS["defaults"])
-    assert len(ECONOMICS["grid_carbon_intensity"]) >= 8
+    assert required <= set(ECONOMICS["defaults"]) | {"pue", "pue_hyperscale"}, required - set(ECONOMICS["defaults"])
+    from mlsysim.specs import economics
+    assert economics.default("pue")[0] == 1.58 and economics.default("pue_hyperscale")[0] == 1.10
+
+
+def test_grid_regions_span_hydro_to_coal_with_years():
+    regions = CARBON["grid_regions"]
+    assert len(regions) >= 12
+    grams = {k: float(str(v["value"]).split()[0]) for k, v in regions.items()}
+    assert min(grams.values()) < 50 and max(grams.values()) > 600, grams
+    for key, entry in regions.items():
+        assert isinstance(entry.get("year"), int) and 2015 <= entry["year"] <= 2030, key
 
 
 def test_quantities_parse_with_pint():
-    """Every unit string is one pint understands (skipped if pint is not installed)."""
-    pint = pytest.importorskip("pint")
+    """Every unit string is one pint understands (pint is a dependency of the engine: no skip)."""
+    import pint
+
     ureg = pint.UnitRegistry()
     ureg.define("flop = [computation] = FLOP")
     ureg.define("USD = [currency]")
@@ -201,3 +234,30 @@ def test_quantities_parse_with_pint():
                             ("flash", "byte")):
             if field in rec:
                 ureg.Quantity(rec[field]).to(unit)
+
+
+# --------------------------------------------------------------------------- systems
+SYSTEMS = load("systems")
+SYSTEM_QUANTITIES = {"scale_up_bandwidth": "byte/s", "nic_bandwidth": "byte/s", "system_power": "W",
+                     "system_price": "USD", "server_price": "USD"}
+
+
+@pytest.mark.parametrize("name", sorted(SYSTEMS))
+def test_system_record(name):
+    rec = SYSTEMS[name]
+    assert name.isidentifier(), name
+    assert rec.get("source") in KEYS, f"{name}: source {rec.get('source')!r} not in references.bib"
+    assert rec.get("source_detail"), f"{name}: missing source_detail"
+    assert rec.get("accelerator") in HARDWARE, f"{name}: accelerator {rec.get('accelerator')!r} not in hardware.yaml"
+    assert is_number(rec.get("accelerators")), f"{name}: accelerators must be a count"
+    for field, value in rec.items():
+        if field in SYSTEM_QUANTITIES:
+            assert is_quantity(value), f"{name}.{field}: {value!r} is not '<number> <unit>'"
+        if field == "nic_bandwidth":
+            assert "bit" in value, f"{name}.nic_bandwidth: write NIC rates in bits (Gbit/s), as vendors quote them"
+    check_overrides(name, rec)
+
+
+def test_systems_required_entries():
+    required = {"DGX_A100", "DGX_H100", "DGX_H200", "DGX_B200", "MI300X_Platform", "TPUv5p_Host"}
+    assert required <= set(SYSTEMS), required - set(SYSTEMS)

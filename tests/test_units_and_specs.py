@@ -102,7 +102,7 @@ def test_load_model_yaml_and_errors(tmp_path):
                     "  context_length: 4096\n")
     model = mlsysim.load_model(good)
     # 2 x 16 layers x 4 kv heads x 128 x 2 bytes = 32,768 B per token
-    assert model.kv_cache_bytes_per_token("fp16").magnitude == 32768
+    assert mlsysim.kv_bytes_per_token(model, "fp16").magnitude == 32768
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.read_text().replace("kv_heads: 4", "kv_heads: 40"))
     with pytest.raises(SpecError, match="'kv_heads'"):

@@ -8,12 +8,16 @@ import sys
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures"
+CHROMIUM = next((c for c in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
+                             shutil.which("google-chrome")) if c and __import__("os").path.exists(c)), None)
 REPO = Path(__file__).resolve().parents[2]
 
 QUARTO_YML = """project:
   type: book
 book:
   title: "Fixture book"
+  site-url: https://example.org/fixture-book/
+  repo-url: https://github.com/example/fixture-book
   chapters:
     - index.qmd
     - tutorials/sample.qmd

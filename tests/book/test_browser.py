@@ -5,19 +5,15 @@ from __future__ import annotations
 import html
 import os
 import re
-import shutil
 import subprocess
-import sys
 
 import pytest
 
 from booktools import preview
 from booktools.project import Book
 
-from booktest_support import REPO
+from booktest_support import CHROMIUM, REPO
 
-CHROMIUM = next((c for c in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
-                             shutil.which("google-chrome")) if c and os.path.exists(c)), None)
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("chromium is not installed (scripts/test.sh installs it; in CI this test fails instead)",
                 allow_module_level=True)
@@ -98,3 +94,7 @@ def test_book_chapters_render(book_preview, tmp_path):
     assert "<math" in together, "no chapter renders an equation"
     assert "<table" in together, "no chapter renders a table"
     assert re.search(r'<img[^>]+src="data:image/(png|svg)', together), "no chapter renders a figure"
+
+
+# module-scoped fixtures: keep this file on one xdist worker (scripts/test.sh uses --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("test_browser")

@@ -6,7 +6,7 @@ import json
 import nbformat
 import pytest
 
-from booktools import check, golden
+from booktools import check
 from booktools.project import Book
 
 from booktest_support import booktools, replace_in

@@ -109,7 +109,7 @@ def test_missing_and_orphan_chapters(book_dir):
     replace_in(book_dir / "_quarto.yml", "    - tutorials/sample.qmd\n", "    - tutorials/sample.qmd\n    - tutorials/gone.qmd\n")
     (book_dir / "tutorials" / "extra.qmd").write_text("---\ntitle: Extra\n---\n")
     errors = run_lint(book_dir)
-    assert any(e.endswith("_quarto.yml:8: chapter 'tutorials/gone.qmd' is listed but does not exist") for e in errors), errors
+    assert any(e.endswith("_quarto.yml:10: chapter 'tutorials/gone.qmd' is listed but does not exist") for e in errors), errors
     assert any("extra.qmd:1: orphan chapter: tutorials/extra.qmd is not listed" in e for e in errors), errors
 
 
