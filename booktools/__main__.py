@@ -45,7 +45,7 @@ def _preview(book, args):
 
 def _notebooks(book, args):
     from . import notebooks
-    return notebooks.main(book, args.chapters)
+    return notebooks.main(book, args.chapters, url=args.site_url)
 
 
 def _solutions(book, args):
@@ -55,7 +55,7 @@ def _solutions(book, args):
 
 def _build(book, args):
     from . import build
-    return build.main(book, args.chapters)
+    return build.main(book, args.chapters, jobs=args.jobs, site_url=args.site_url)
 
 
 COMMANDS = {
@@ -83,6 +83,11 @@ def main(argv=None) -> int:
             p.add_argument("--no-nbval", action="store_true", help="skip re-running the goldens")
         if name == "preview":
             p.add_argument("--instructor", action="store_true", help="show instructor-only blocks")
+        if name in ("notebooks", "build"):
+            p.add_argument("--site-url", help="install the engine from this site instead of _quarto.yml's "
+                           "book.site-url (e.g. a local test server)")
+        if name == "build":
+            p.add_argument("-j", "--jobs", type=int, help="chapters run at once (default: one per core)")
     args = parser.parse_args(argv)
     try:
         from .project import Book

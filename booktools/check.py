@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import convert, execute, golden, lint, qmd
+from . import answers, convert, execute, golden, lint, qmd
 from .errors import BookError
 from .project import Book
 
@@ -157,6 +157,7 @@ def main(book: Book, names: list[str] | None, nbval: bool = True) -> int:
         errors += stale
         if not stale:
             goldens.append((path, book.golden(path)))
+            errors += answers.lint_printed_answers(path, book.golden(path))
     known = {p.stem for p in book.chapter_paths()}
     for g in sorted((book.root / "tests" / "golden").glob("*.ipynb")):
         if g.stem not in known:

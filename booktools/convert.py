@@ -10,7 +10,7 @@ The mapping (documented in the README, "Writing a chapter"):
 - front matter -> first raw cell (``---`` YAML ``---``, as Quarto reads it) and
   ``metadata.booktools.front_matter``;
 - ```` ```{python} ```` -> code cell; its ``#|`` lines stay in the source, and
-  options become tags (see ``OPTION_TAGS``);
+  options become tags (see ``OPTION_TAGS``; ``#| tags: [parameters]`` becomes the tags it names);
 - each inline `` `{python} expr` `` -> also a code cell right after its markdown
   cell, tagged ``inline-expression`` and ``hide-input``, whose output nbval compares;
 - blocks inside ``::: {.content-visible when-profile="instructor"}`` -> tag ``solution``;
@@ -45,10 +45,14 @@ def _jsonable(value):
 
 
 def cell_tags(options: dict) -> list[str]:
+    """Notebook tags for a cell's options: those of OPTION_TAGS, then Quarto's own
+    ``tags: [...]`` option (e.g. ``parameters``, the papermill convention) as given."""
     tags: list[str] = []
     for (key, value), names in OPTION_TAGS.items():
         if options.get(key) == value:
             tags += [t for t in names if t not in tags]
+    given = options.get("tags") or []
+    tags += [t for t in ([given] if isinstance(given, str) else given) if isinstance(t, str) and t not in tags]
     return tags
 
 
@@ -84,6 +88,11 @@ def to_notebook(chapter: qmd.Chapter, root: Path | None = None) -> nbformat.Note
                 add(new_code_cell(expr), line, ["inline-expression", "hide-input"] + sol,
                     kind="inline", **extra)
         else:
+            given = block.options.get("tags")
+            if given is not None and not (isinstance(given, str) or
+                                          (isinstance(given, list) and all(isinstance(t, str) for t in given))):
+                raise qmd.BookError(chapter.path, block.line + 1,
+                                    f"cell option 'tags' must be a list of names, e.g. [parameters]; got {given!r}")
             tags = cell_tags(block.options) + sol
             add(new_code_cell(block.source), block.line, tags, **extra)
 

@@ -17,8 +17,13 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def kernel_env(root: Path) -> dict:
     """The kernel imports the engine from the book root first (so a copy of the repo
-    tests its own engine), then whatever PYTHONPATH already holds."""
+    tests its own engine), then whatever PYTHONPATH already holds. Its IPython profile
+    (under ``<root>/_build/ipython``) records the data each figure plots, so nbval compares
+    figures too (:mod:`booktools.figures`)."""
+    from .figures import ipython_dir
+
     env = dict(os.environ)
+    env["IPYTHONDIR"] = ipython_dir(Path(root) / "_build")
     parts = [str(Path(root).resolve())] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(parts))
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -40,6 +45,8 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, root: Path, source: Path | Non
             cell.source = ""          # nbclient has no skip tag; blank cells are not run
     client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT,
                             allow_errors=allow_errors, record_timing=False,
+                            # the kernel's TCP-without-encryption warning is noise on a local run
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(cwd)}})
     started = []
     client.on_cell_start = lambda cell, cell_index: started.append(cell)

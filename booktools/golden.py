@@ -24,6 +24,7 @@ IMAGE_PLACEHOLDER = {
 def normalize(nb):
     """Strip run- and machine-dependent parts of an executed notebook, in place."""
     nb.metadata.get("language_info", {}).pop("version", None)
+    nb.metadata.get("booktools", {}).pop("cache_key", None)
     for key in ("widgets", "papermill", "execution"):
         nb.metadata.pop(key, None)
     for cell in nb.cells:
@@ -61,8 +62,13 @@ def has_code(path: Path) -> bool:
 
 
 def main(book: Book, names: list[str] | None) -> int:
-    for path in book.select(names):
-        if not has_code(path):
-            continue
-        print(f"golden: {book.rel(path)} -> {book.rel(write_golden(book, path))}", flush=True)
+    """Run the chapters (in parallel; an unchanged chapter's cached run is reused, see
+    booktools.runner) and store each, normalised, as its golden."""
+    import copy
+    from . import runner
+    paths = [p for p in book.select(names) if has_code(p)]
+    for path, nb in runner.executed(book, paths).items():
+        target = book.golden(path)
+        write_atomic(target, convert.dumps(normalize(copy.deepcopy(nb))))
+        print(f"golden: {book.rel(path)} -> {book.rel(target)}", flush=True)
     return 0

@@ -1,5 +1,5 @@
 """Lint the book's sources: prose numbers, claims, links, cross-references,
-citations, exercises and the chapter list. Every finding names file and line.
+citations, exercises, the chapter list, and valid Quarto (``booktools.quarto_schema``). Every finding names file and line.
 
 Why custom code: these are the book's own rules (DESIGN.md, "Numbers in prose"
 and "Exercises"); no markdown linter knows Quarto cross-references or the
@@ -300,7 +300,8 @@ def lint_chapter_list(book: Book) -> list[BookError]:
 
 def lint_book(book: Book, paths: list[Path] | None = None) -> list[BookError]:
     """All lints over the given chapters (default: every listed chapter)."""
-    errors = lint_chapter_list(book)
+    from . import quarto_schema
+    errors = lint_chapter_list(book) + quarto_schema.check_book(book)
     chapters = []
     for path in book.chapter_paths():
         try:

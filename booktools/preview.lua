@@ -146,9 +146,22 @@ local function load_external(meta)
   end
 end
 
+-- links to other chapters' sources (x.qmd, ../index.qmd#sec-a) -> their pages (flat: x.html)
+local links = {
+  Link = function(link)
+    local target = link.target
+    if target:match("^%a[%w+.-]*:") then return nil end
+    local file, anchor = target:match("^([^#]*)(#?.*)$")
+    if file:match("%.qmd$") then
+      link.target = file:gsub("^.*/", ""):gsub("%.qmd$", ".html") .. anchor
+      return link
+    end
+  end,
+}
+
 function Pandoc(doc)
   instructor = doc.meta["booktools-instructor"] == true
   doc = doc:walk(number)
   load_external(doc.meta)
-  return doc:walk(resolve)
+  return doc:walk(resolve):walk(links)
 end

@@ -11,14 +11,17 @@ from __future__ import annotations
 import ast
 import base64
 import html
+import os
 import re
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pypandoc
 import yaml
 
-from . import convert, golden, qmd
+from . import citations, convert, golden, qmd
 from .errors import BookError
 from .project import Book, write_atomic
 
@@ -123,13 +126,70 @@ def to_markdown(nb) -> str:
     return "\n".join(parts)
 
 
+def chapter_numbers(book: Book) -> dict:
+    """Chapter number by path: the preface (index.qmd) is unnumbered, as Quarto does it."""
+    numbers, n = {}, 0
+    for path in book.chapter_paths():
+        if path.stem == "index" and path.parent == book.root:
+            continue
+        n += 1
+        numbers[path] = n
+    return numbers
+
+
+def _entry(book: Book, path: Path, numbers: dict) -> str:
+    title = html.escape(str(qmd.parse(path).front_matter.get("title", path.stem)))
+    n = numbers.get(path)
+    return f'<span class="chapter-number">{n}</span>&nbsp; {title}' if n else title
+
+
 def _nav(book: Book, current: Path | None) -> str:
+    numbers = chapter_numbers(book)
     items = []
     for path in book.chapter_paths():
-        title = qmd.parse(path).front_matter.get("title", path.stem)
         cls = ' class="current"' if current is not None and path == current else ""
-        items.append(f'<li{cls}><a href="{path.stem}.html">{html.escape(str(title))}</a></li>')
-    return f'<nav class="book-nav"><a class="book-title" href="index.html">{html.escape(book_title(book))}</a><ol>{"".join(items)}</ol></nav>'
+        items.append(f'<li{cls}><a href="{path.stem}.html">{_entry(book, path, numbers)}</a></li>')
+    return (f'<nav class="book-nav"><a class="book-title" href="index.html">{html.escape(book_title(book))}</a>'
+            f'<ul>{"".join(items)}</ul></nav>')
+
+
+def _pager(book: Book, current: Path) -> str:
+    """Previous / next chapter links for the end of a page."""
+    paths, numbers = book.chapter_paths(), chapter_numbers(book)
+    if current not in paths:
+        return ""
+    i = paths.index(current)
+    parts = []
+    if i > 0:
+        parts.append(f'<a class="page-prev" rel="prev" href="{paths[i - 1].stem}.html">'
+                     f'<span class="pager-label">← Previous</span><span>{_entry(book, paths[i - 1], numbers)}</span></a>')
+    if i + 1 < len(paths):
+        parts.append(f'<a class="page-next" rel="next" href="{paths[i + 1].stem}.html">'
+                     f'<span class="pager-label">Next →</span><span>{_entry(book, paths[i + 1], numbers)}</span></a>')
+    return f'<nav class="page-navigation">{"".join(parts)}</nav>'
+
+
+def notebook_links(book: Book, path: Path, instructor: bool) -> str:
+    """'Open in Colab' and 'Download notebook' for a chapter page ('' for pages without code)."""
+    if not golden.has_code(path):
+        return ""
+    edition = "instructor" if instructor else "student"
+    links = [f'<a class="notebook-link download" href="notebooks/{edition}/{path.stem}.ipynb" '
+             f'download>Download notebook</a>']
+    colab = colab_url(book, path) if not instructor else None
+    if colab:
+        links.insert(0, f'<a class="notebook-link colab" href="{html.escape(colab)}">Open in Colab</a>')
+    return f'<div class="notebook-links">{"".join(links)}</div>'
+
+
+def colab_url(book: Book, path: Path) -> str | None:
+    """Colab opens notebooks from GitHub: the student notebook on the published branch (gh-pages)."""
+    repo = (book.config.get("book") or {}).get("repo-url") or ""
+    m = re.match(r"https://github\.com/([^/]+)/([^/#?]+?)(?:\.git)?/?$", str(repo))
+    if not m:
+        return None
+    return (f"https://colab.research.google.com/github/{m.group(1)}/{m.group(2)}/blob/gh-pages/"
+            f"notebooks/student/{path.stem}.ipynb")
 
 
 def book_title(book: Book) -> str:
@@ -149,9 +209,29 @@ def xref_table(book: Book) -> dict:
     return table
 
 
+CITE_TAG = re.compile(r"""<cite\b[^>]*\bdata-cites=(["'])([^"']+)\1[^>]*>.*?</cite>""", re.S)
+
+
+def engine_citations(markdown: str, book: Book) -> tuple[str, list[str]]:
+    """Sources the engine cites in its HTML outputs (<cite data-cites="key">) -> author-year
+    links to the page's reference list; returns the new text and the keys (for nocite)."""
+    keys = list(dict.fromkeys(m.group(2) for m in CITE_TAG.finditer(markdown)))
+    if not keys:
+        return markdown, []
+    texts, _ = citations.render(book.bibliography, [f"[@{k}]" for k in keys])
+
+    def link(m):
+        md = texts.get(f"[@{m.group(2)}]", m.group(2))
+        inner = re.sub(r"\[([^\]]*)\]\((#[^)]*)\)", r'<a href="\2" class="citation">\1</a>', html.escape(md, quote=False))
+        inner = re.sub(r"\*([^*]+)\*", r"<em>\1</em>", inner)
+        return f'<span class="citation" data-cites="{m.group(2)}">{inner}</span>'
+    return CITE_TAG.sub(link, markdown), keys
+
+
 def render_page(book: Book, path: Path, nb, out_dir: Path, instructor: bool = False) -> Path:
     chapter = qmd.parse(path)
     meta = {k: v for k, v in chapter.front_matter.items() if k in ("title", "subtitle", "description", "author", "date")}
+    body, engine_keys = engine_citations(to_markdown(nb), book)
     meta.update({
         "lang": "en",
         "pagetitle": str(meta.get("title", path.stem)),
@@ -159,41 +239,52 @@ def render_page(book: Book, path: Path, nb, out_dir: Path, instructor: bool = Fa
         "booktools-instructor": instructor,
         "booktools-xref": {k: v for k, v in xref_table(book).items() if not v["href"].startswith(path.stem + ".html")},
     })
+    if engine_keys:
+        meta["nocite"] = ", ".join(f"@{k}" for k in engine_keys)
     if book.bibliography.is_file():
         meta["bibliography"] = str(book.bibliography)
-    document = "---\n" + yaml.safe_dump(meta, sort_keys=True, allow_unicode=True) + "---\n\n" + to_markdown(nb)
-    nav = out_dir / ".nav.html"
-    write_atomic(nav, _nav(book, path))
-    args = ["--standalone", "--mathml", "--toc", "--toc-depth=2", "--section-divs",
-            f"--lua-filter={HERE / 'preview.lua'}", "--citeproc",
-            "--metadata=reference-section-title:References",
-            f"--css={HERE / 'preview.css'}", "--embed-resources",
-            f"--resource-path={path.parent}{':' if sys.platform != 'win32' else ';'}{book.root}",
-            f"--include-before-body={nav}"]
-    try:
-        page = pypandoc.convert_text(document, "html5", format="markdown", extra_args=args)
-    except RuntimeError as exc:
-        raise BookError(path, None, f"pandoc failed: {exc}")
+    badges = notebook_links(book, path, instructor)
+    document = "---\n" + yaml.safe_dump(meta, sort_keys=True, allow_unicode=True) + "---\n\n" + \
+        (_raw_html(badges) + "\n" if badges else "") + body
+    with tempfile.TemporaryDirectory() as tmp:
+        nav, pager = Path(tmp) / "nav.html", Path(tmp) / "pager.html"
+        nav.write_text(_nav(book, path), encoding="utf-8")
+        pager.write_text(_pager(book, path), encoding="utf-8")
+        args = ["--standalone", "--mathml", "--toc", "--toc-depth=2", "--section-divs",
+                f"--lua-filter={HERE / 'preview.lua'}", "--citeproc",
+                "--metadata=reference-section-title:References",
+                f"--css={HERE / 'preview.css'}", "--embed-resources",
+                f"--resource-path={path.parent}{':' if sys.platform != 'win32' else ';'}{book.root}",
+                f"--include-before-body={nav}", f"--include-after-body={pager}"]
+        try:
+            page = pypandoc.convert_text(document, "html5", format="markdown", extra_args=args)
+        except RuntimeError as exc:
+            raise BookError(path, None, f"pandoc failed: {exc}")
     target = out_dir / f"{path.stem}.html"
     write_atomic(target, page)
     return target
 
 
 def main(book: Book, names: list[str] | None, instructor: bool = False,
-         executed: dict | None = None, out_dir: Path | None = None) -> int:
-    """Render chapters; `executed` maps chapter paths to already-executed notebooks."""
+         executed: dict | None = None, out_dir: Path | None = None, jobs: int | None = None) -> int:
+    """Render chapters (pandoc runs in parallel); `executed` maps chapter paths to executed notebooks."""
+    from . import runner
     out_dir = out_dir or book.build_dir / ("preview-instructor" if instructor else "preview")
     out_dir.mkdir(parents=True, exist_ok=True)
-    for path in book.select(names):
-        nb = (executed or {}).get(path)
-        if nb is None:
-            nb = golden.run_chapter(book, path) if golden.has_code(path) else \
-                convert.to_notebook(qmd.parse(path), book.root)
-        print(f"preview: {book.rel(path)} -> {book.rel(render_page(book, path, nb, out_dir, instructor))}",
-              flush=True)
+    paths = book.select(names)
+    executed = dict(executed or {})
+    missing = [p for p in paths if p not in executed and golden.has_code(p)]
+    if missing:
+        executed.update(runner.executed(book, missing, jobs=jobs))
+
+    def one(path):
+        nb = executed.get(path) or convert.to_notebook(qmd.parse(path), book.root)
+        return render_page(book, path, nb, out_dir, instructor)
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        for path, target in zip(paths, pool.map(one, paths)):
+            print(f"preview: {book.rel(path)} -> {book.rel(target)}", flush=True)
     if not (out_dir / "index.html").exists():
         write_atomic(out_dir / "index.html", _index_page(book))
-    (out_dir / ".nav.html").unlink(missing_ok=True)
     return 0
 
 
