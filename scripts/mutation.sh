@@ -81,7 +81,7 @@ EOF
     echo "re-testing ${#names[@]} mutants that were not killed"
   fi
   start=$(date +%s)
-  (cd "$work" && "$ROOT/.venv/bin/mutmut" run --max-children 2 "${names[@]}") > "$work/run.log" 2>&1 || {
+  (cd "$work" && "$ROOT/.venv/bin/mutmut" run --max-children "${MUTATION_WORKERS:-2}" "${names[@]}") > "$work/run.log" 2>&1 || {
     echo "mutmut failed; see $work/run.log" >&2
     tail -20 "$work/run.log" >&2
     exit 1
