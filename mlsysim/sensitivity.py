@@ -85,6 +85,19 @@ class Interval:
     level: float
     samples: np.ndarray
 
+    @classmethod
+    def of(cls, samples, level: float = 0.8) -> "Interval":
+        """The median and central ``level`` interval of draws already computed (e.g. a solver
+        run once with ``calibration=draw(n)``), the same summary :func:`uncertainty` returns."""
+        if not (isinstance(level, float) and 0 < level < 1):
+            raise InputError("level", "a fraction between 0 and 1, e.g. 0.8", level)
+        values = np.asarray(getattr(samples, "magnitude", samples), dtype=float).reshape(-1)
+        if values.size < 2 or not np.all(np.isfinite(values)):
+            raise InputError("samples", "two or more finite draws", f"{values.size} value(s)")
+        tail = (1 - level) / 2
+        low, median, high = np.quantile(values, [tail, 0.5, 1 - tail])
+        return cls(float(median), float(low), float(high), level, values)
+
     @property
     def relative(self) -> tuple[float, float]:
         """(low, high) relative to the median: (0.9, 1.15) reads "-10% to +15%"."""
@@ -155,9 +168,7 @@ def uncertainty(solve, output=None, n: int = 2000, level: float = 0.8, seed: int
     if samples.shape != (n,):
         raise InputError("solve", f"a function whose output has one value per draw ({n})",
                          f"an output of shape {np.shape(value)}")
-    tail = (1 - level) / 2
-    low, median, high = np.quantile(samples, [tail, 0.5, 1 - tail])
-    return Interval(float(median), float(low), float(high), level, samples)
+    return Interval.of(samples, level)
 
 
 def _pick(result, output):

@@ -390,3 +390,18 @@ def test_interleaving_rule_applies_only_to_interleaved_rows_of_a_sweep():
                                           virtual_stages=np.array([1.0, 2.0]))
     np.testing.assert_array_equal(swept.feasible, [True, False])
     assert "at 1 of 2 points" in swept.reasons[0] and "(10)" in swept.reasons[0]
+
+
+def test_interval_of_precomputed_draws_by_hand():
+    from mlsysim.sensitivity import Interval
+
+    # draws 1..11: numpy's linear quantiles sit at positions (11 - 1) * q = 1, 5, 9 for
+    # q = 0.1, 0.5, 0.9 (an 80% interval), i.e. the values 2, 6 and 10
+    iv = Interval.of(np.arange(1.0, 12.0), 0.8)
+    assert (iv.low, iv.median, iv.high) == pytest.approx((2.0, 6.0, 10.0), rel=1e-12)
+    assert iv.text(lambda x: f"{x:.0f}") == "2–10"
+    assert iv.text(lambda x: f"{x:.0f}", separator=" to ") == "2 to 10"
+    with pytest.raises(InputError, match="level"):
+        Interval.of(np.arange(5.0), 80)
+    with pytest.raises(InputError, match="samples"):
+        Interval.of([1.0], 0.8)
