@@ -104,3 +104,20 @@ def test_time_to_train_by_hand():
     with pytest.raises(mlsysim.InputError) as info:
         r.time_to_train(mlsysim.Q_(1, "s"))
     assert info.value.parameter == "tokens"
+
+
+def test_counts_read_in_words_not_si_prefixes():
+    from mlsysim.core.format import format_value
+    from mlsysim.core.units import Q_
+
+    # 70,553,706,496 parameters / 1e9 = 70.55 -> 3 significant figures "70.6 billion";
+    # 1.5e13 tokens / 1e12 = 15 -> "15 trillion tokens"; below a million, digits with commas
+    assert format_value(Q_(70_553_706_496, "count").to("Gcount")) == "70.6 billion"
+    assert format_value(Q_(1.5e13, "token").to("Gtoken")) == "15 trillion tokens"
+    assert format_value(Q_(2.5e6, "token")) == "2.5 million tokens"
+    assert format_value(Q_(4096, "token")) == "4,096 tokens"
+    # a rate is not a count: it keeps its unit
+    assert format_value(Q_(5, "token/s")) == "5 tok/s"
+    budget = mlsysim.ComputeBudgetModel().solve(parameters=70e9, tokens=1.4e12)
+    assert "Parameters" in repr(budget) and "70 billion" in repr(budget)
+    assert "1.4 trillion tokens" in repr(budget)

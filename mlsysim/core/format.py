@@ -24,6 +24,9 @@ def count_where(mask) -> str:
 def format_value(value) -> str:
     """A short readable string for a Quantity, number, bool, string or array."""
     if hasattr(value, "magnitude"):
+        noun = _COUNT_NOUNS.get(_base_unit(value))
+        if noun is not None and np.ndim(value.magnitude) == 0:
+            return _count(float(value.to(_base_unit(value)).magnitude), noun)
         magnitude, unit = value.magnitude, f"{value.units:~P}"
         if str(value.dimensionality) == "dimensionless" and unit in ("", "dimensionless"):
             unit = ""
@@ -42,6 +45,34 @@ def format_value(value) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return _number(value)
     return str(value)
+
+
+#: Units that count things, and the noun a count of them reads with ("70.6 billion",
+#: "15 trillion tokens") instead of an SI prefix on the unit ("70.6 Gcount", "15,000 Gtok").
+_COUNT_NOUNS = {"count": "", "token": "tokens"}
+_SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
+
+
+def _base_unit(value) -> str:
+    """The unprefixed name of a Quantity's unit when it is one of the counting units, else ''."""
+    units = dict(value.unit_items()) if hasattr(value, "unit_items") else {}
+    if len(units) != 1:
+        return ""
+    (name, power), = units.items()
+    if power != 1:
+        return ""
+    for base in _COUNT_NOUNS:
+        if name == base or name.endswith(base):
+            return base
+    return ""
+
+
+def _count(x: float, noun: str) -> str:
+    """A count in words of scale: 7.06e10 -> "70.6 billion", 1.5e13 tokens -> "15 trillion tokens"."""
+    for scale, word in _SCALES:
+        if abs(x) >= scale:
+            return f"{x / scale:.3g} {word}" + (f" {noun}" if noun else "")
+    return _number(x) + (f" {noun}" if noun else "")
 
 
 def _number(x) -> str:
