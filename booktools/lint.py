@@ -279,6 +279,26 @@ def lint_exercises(ch: qmd.Chapter) -> list[BookError]:
 
 
 # ---------------------------------------------------------------- chapter list
+#: Characters of code that fit the preview's text column (and a notebook at its default
+#: width) without a horizontal scroll bar; measured in Chromium on the preview's code blocks.
+CODE_COLUMN = 86
+
+
+def lint_code_width(ch: qmd.Chapter) -> list[BookError]:
+    """Shown code lines longer than :data:`CODE_COLUMN` characters (they scroll sideways in
+    the page). Cells with ``echo: false`` or ``include: false`` show no code and are exempt."""
+    errors = []
+    for b in ch.blocks:
+        if b.kind != "code" or b.options.get("echo") is False or b.options.get("include") is False:
+            continue
+        for i, text in enumerate(b.source.split("\n")):
+            if i >= b.option_lines and len(text) > CODE_COLUMN:
+                errors.append(BookError(ch.path, b.line + 1 + i,
+                                        f"code line of {len(text)} characters is wider than the "
+                                        f"page's code column ({CODE_COLUMN}); wrap it"))
+    return errors
+
+
 def lint_chapter_list(book: Book) -> list[BookError]:
     errors = []
     listed = book.listed()
@@ -320,4 +340,5 @@ def lint_book(book: Book, paths: list[Path] | None = None) -> list[BookError]:
         errors += lint_claims(ch)
         errors += lint_references(ch, book_labels, keys, book.bibliography)
         errors += lint_exercises(ch)
+        errors += lint_code_width(ch)
     return errors

@@ -116,7 +116,7 @@ def test_missing_and_orphan_chapters(book_dir):
 def test_unbound_number_via_cli(book_dir):
     replace_in(book_dir / "tutorials" / "sample.qmd", "the time grows with size.", "the time grows by 12 ms.")
     result = booktools(book_dir, "lint")
-    assert result.returncode == 1 and "sample.qmd:74: number in prose '12 ms'" in result.stderr
+    assert result.returncode == 1 and "sample.qmd:75: number in prose '12 ms'" in result.stderr
 
 
 def test_title_number_without_claim(book_dir):
@@ -147,3 +147,15 @@ def test_exercise_id_must_start_with_chapter(book_dir):
     replace_in(book_dir / "tutorials" / "sample.qmd", '```{python}\ncheck("sample/read-time", answer)',
                '```{python}\ncheck("other/read-time", answer)')
     assert any("must start with 'sample/'" in e for e in run_lint(book_dir))
+
+
+def test_shown_code_wider_than_the_column_is_an_error():
+    from booktools.lint import CODE_COLUMN, lint_code_width
+
+    wide = "x = " + "1 + " * 30 + "1"                    # 4 + 4 * 30 + 1 = 125 characters
+    fits = "y = " + "1" * (CODE_COLUMN - 4)              # exactly CODE_COLUMN characters
+    text = ("---\ntitle: T\n---\n\n"                     # lines 1-4
+            "```{python}\n" + fits + "\n" + wide + "\n```\n\n"   # fence line 5, code 6-7
+            "```{python}\n#| echo: false\n" + wide + "\n```\n")  # hidden code: exempt
+    errors = lint_code_width(chapter(text, "sample"))
+    assert [(e.line, str(e).count("125 characters")) for e in errors] == [(7, 1)]
