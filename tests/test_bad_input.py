@@ -103,3 +103,26 @@ def test_show_and_exercises_bad_input():
 def test_all_user_errors_share_a_base_class():
     for exc in (InputError("x", "y"), UnknownNameError("model", "x", [])):
         assert isinstance(exc, MlsysimError)
+
+
+@pytest.mark.parametrize("exercise_id, unit, other", [
+    ("compute-budget/gpu-hours-8b", "hour", "day"),
+    ("compute-budget/double-the-fleet", "day", "hour"),
+    ("capstone-audit/half-the-gpus", "day", "hour"),
+    ("batching/more-sequences", "1/s", "1/minute"),
+    ("kv-cache/lift-sequence-limit", "1/s", "1/minute"),
+])
+def test_time_and_rate_answers_are_accepted_as_quantities(exercise_id, unit, other):
+    """The natural answer (a time or rate straight from a result) is accepted in any unit of
+    the right kind; a plain number is read in the exercise's unit."""
+    from mlsysim.core.units import Q_
+    from mlsysim.exercises import REGISTRY, check
+
+    ex = REGISTRY[exercise_id]
+    value = ex.expected(**ex.parameters)            # the engine's answer, in `unit`
+    assert ex.unit == unit
+    assert check(exercise_id, value).status == "correct"
+    assert check(exercise_id, Q_(value, unit).to(other)).status == "correct"
+    assert check(exercise_id, Q_(2 * value, unit)).status == "wrong"
+    with pytest.raises(InputError, match="convertible"):
+        check(exercise_id, Q_(value, "GB"))

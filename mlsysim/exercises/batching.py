@@ -26,7 +26,7 @@ def _batch_one_wait(VISION="ResNet50", VISION_GPU="L4"):
     return BatchingModel().solve(VISION, VISION_GPU, 1000, 1).mean_wait
 
 
-@exercise("batching/more-sequences", kind="change", tolerance=0.01, close=0.03, minutes=10, points=2,
+@exercise("batching/more-sequences", kind="change", unit="1/s", tolerance=0.01, close=0.03, minutes=10, points=2,
           objective="See that lifting the limit that binds exposes the next one, a latency target.",
           hint="ServingScheduleModel().max_rate(LLM, LLM_GPU, prompt_tokens=PROMPT, output_tokens=OUTPUT, "
                "ttft_slo=TTFT_SLO, tpot_slo=TPOT_SLO, max_sequences=512); it is not the rate at 256.",

@@ -48,7 +48,7 @@ def _longer(MODEL="Llama3_405B", LOAD=100.0, PROMPT_TOKENS=1024, OUTPUT_TOKENS=2
     return plan.accelerators
 
 
-@exercise("capstone-audit/half-the-gpus", tolerance=0.03, close=0.10, kind="change", minutes=15, points=2,
+@exercise("capstone-audit/half-the-gpus", unit="day", tolerance=0.03, close=0.10, kind="change", minutes=15, points=2,
           objective="See what halving a training fleet does to the days, failures included.",
           hint="Use NODES // 2 nodes with the same layout (data parallelism halves) and read wall_clock_time in "
                "days.",

@@ -25,7 +25,7 @@ def days(model, system, nodes, seq_len, global_batch, tokens):
     return tokens / plan(model, system, nodes, seq_len, global_batch)[1] / 86400.0
 
 
-@exercise("compute-budget/gpu-hours-8b", kind="predict", minutes=10, points=2, tolerance=0.05, close=0.20,
+@exercise("compute-budget/gpu-hours-8b", kind="predict", unit="hour", minutes=10, points=2, tolerance=0.05, close=0.20,
           objective="Predict how GPU-hours scale with model size at a fixed token count.",
           hint="Solve the best configuration for Llama3_8B on the same fleet, then hours = tokens / (tokens per "
                "second) / 3600 x GPUs.", wrong=lambda value: value * 8.8)
@@ -35,7 +35,7 @@ def _gpu_hours_8b(SMALL_MODEL="Llama3_8B", SYSTEM="DGX_H100", NODES=256, SEQ_LEN
     return d * 24 * NODES * 8
 
 
-@exercise("compute-budget/double-the-fleet", kind="change", minutes=10, points=2, tolerance=0.03, close=0.15,
+@exercise("compute-budget/double-the-fleet", kind="change", unit="day", minutes=10, points=2, tolerance=0.03, close=0.15,
           objective="See that doubling a fleet does not halve the time: efficiency falls as it grows.",
           hint="Rerun the best configuration on twice the nodes; the global batch stays the same.",
           wrong=lambda value: value / 2 * 0.8)

@@ -46,7 +46,7 @@ def _most_load(model, gpu, tp, prompt, output, ttft_slo, tpot_slo, kv_precision=
                                            max_sequences=max_sequences, ttft_slo=ttft_slo, tpot_slo=tpot_slo)
 
 
-@exercise("kv-cache/lift-sequence-limit", kind="change", minutes=10, points=2,
+@exercise("kv-cache/lift-sequence-limit", kind="change", unit="1/s", minutes=10, points=2,
           objective="See that lifting the limit that binds exposes the next one close behind it.",
           tolerance=0.01, close=0.03,
           hint="ServingScheduleModel().max_rate(..., max_sequences=512) with the chapter's request and targets; "
