@@ -75,7 +75,10 @@ def pareto_front(points, chunk: int = 1024) -> np.ndarray:
         kept = []
         for start in range(0, len(q), chunk):
             block = q[start:start + chunk]
-            alive = ~_dominated_by_any(block, front_rows)
+            # a row the front so far dominates, or one identical to a front row (an earlier
+            # chunk kept the first of identical rows), is not on the front
+            same_as_front = np.any(np.all(front_rows[:, None, :] == block[None, :, :], axis=2), axis=0)
+            alive = ~(_dominated_by_any(block, front_rows) | same_as_front)
             idx = np.flatnonzero(alive)
             sub = block[idx]
             le = np.all(sub[:, None, :] <= sub[None, :, :], axis=2)

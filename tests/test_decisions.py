@@ -405,3 +405,11 @@ def test_interval_of_precomputed_draws_by_hand():
         Interval.of(np.arange(5.0), 80)
     with pytest.raises(InputError, match="samples"):
         Interval.of([1.0], 0.8)
+
+
+def test_pareto_front_drops_a_duplicate_of_an_earlier_chunks_front_row():
+    # sorted by the first column the rows are (0,5,5) (1,1,1) | (1,1,1) (2,0,2) with chunk=2:
+    # chunk 1 keeps (0,5,5) and the first (1,1,1); the twin in chunk 2 is not dominated (only
+    # equal), so it must be dropped as a duplicate; (2,0,2) is on the front (best 2nd column)
+    p = np.array([[1, 1, 1], [0, 5, 5], [2, 0, 2], [1, 1, 1]], dtype=float)
+    np.testing.assert_array_equal(pareto_front(p, chunk=2), [0, 1, 2])
