@@ -58,6 +58,11 @@ def _build(book, args):
     return build.main(book, args.chapters, jobs=args.jobs, site_url=args.site_url)
 
 
+def _progress(book, args):
+    from . import progress
+    return progress.main(args.file)
+
+
 COMMANDS = {
     "convert": (_convert, "write .qmd chapters as notebooks (default _build/ipynb/)"),
     "golden": (_golden, "execute chapters and store tests/golden/<chapter>.ipynb"),
@@ -66,6 +71,7 @@ COMMANDS = {
     "preview": (_preview, "HTML preview of chapters in _build/preview/ (no Quarto needed)"),
     "notebooks": (_notebooks, "student and instructor notebooks in _build/notebooks/"),
     "solutions": (_solutions, "run instructor notebooks; every solution must pass its check"),
+    "progress": (_progress, "summarise a student's attempts file (attempts, best verdict, points)"),
     "build": (_build, "convert, execute, preview and notebooks into _build/ (+ quarto render if installed)"),
 }
 
@@ -76,6 +82,9 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "progress":
+            p.add_argument("file", nargs="?", help="attempts file (default: $MLSYSIM_ATTEMPTS, else attempts.jsonl)")
+            continue
         p.add_argument("chapters", nargs="*", help="chapter names (file stems); default: all in _quarto.yml")
         if name == "convert":
             p.add_argument("-o", "--output", help="output folder")
@@ -91,7 +100,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         from .project import Book
-        book = Book(args.root)
+        book = Book(args.root) if args.command != "progress" else None   # progress needs no book
         return COMMANDS[args.command][0](book, args)
     except BookError as exc:
         print(f"error: {exc}", file=sys.stderr)
