@@ -92,8 +92,8 @@ class Interval:
         if not (isinstance(level, float) and 0 < level < 1):
             raise InputError("level", "a fraction between 0 and 1, e.g. 0.8", level)
         values = np.asarray(getattr(samples, "magnitude", samples), dtype=float).reshape(-1)
-        if values.size < 2 or not np.all(np.isfinite(values)):
-            raise InputError("samples", "two or more finite draws", f"{values.size} value(s)")
+        if values.size < 2:
+            raise InputError("samples", "two or more draws", f"{values.size} value(s)")
         tail = (1 - level) / 2
         low, median, high = np.quantile(values, [tail, 0.5, 1 - tail])
         return cls(float(median), float(low), float(high), level, values)
