@@ -63,6 +63,13 @@ def _progress(book, args):
     return progress.main(args.file)
 
 
+def _variant(book, args):
+    from . import variant
+    if len(args.chapters) != 1:
+        raise BookError(None, None, "variant takes one chapter, e.g. variant reasoning-cost -p GPU B200")
+    return variant.main(book, args.chapters[0], args.parameter, args.out)
+
+
 COMMANDS = {
     "convert": (_convert, "write .qmd chapters as notebooks (default _build/ipynb/)"),
     "golden": (_golden, "execute chapters and store tests/golden/<chapter>.ipynb"),
@@ -71,6 +78,8 @@ COMMANDS = {
     "preview": (_preview, "HTML preview of chapters in _build/preview/ (no Quarto needed)"),
     "notebooks": (_notebooks, "student and instructor notebooks in _build/notebooks/"),
     "solutions": (_solutions, "run instructor notebooks; every solution must pass its check"),
+    "variant": (_variant, "run a copy of a chapter with other parameters (-p NAME VALUE); "
+                          "writes _build/variants/<chapter>-<slug>/ and reports claims that fail (exit 1)"),
     "progress": (_progress, "summarise a student's attempts file (attempts, best verdict, points)"),
     "build": (_build, "convert, execute, preview and notebooks into _build/ (+ quarto render if installed)"),
 }
@@ -88,6 +97,11 @@ def main(argv=None) -> int:
         p.add_argument("chapters", nargs="*", help="chapter names (file stems); default: all in _quarto.yml")
         if name == "convert":
             p.add_argument("-o", "--output", help="output folder")
+        if name == "variant":
+            p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                           help="a parameter of the chapter's parameters cell and its value (a Python literal, "
+                                "else a string); repeat for several")
+            p.add_argument("--out", help="folder to write to (default: _build/variants/<chapter>-<slug>/)")
         if name == "check":
             p.add_argument("--no-nbval", action="store_true", help="skip re-running the goldens")
         if name == "preview":
