@@ -209,7 +209,7 @@ def week_rows(weeks: list[Week], titles: dict) -> list[tuple[str, str, str]]:
     """Rows for a plan table: consecutive weeks on one chapter merge into 'weeks a-b'."""
     rows = []
     for week in weeks:
-        names = ", ".join(titles.get(s, s) for s in week.chapters)
+        names = "; ".join(titles.get(s, s) for s in week.chapters)    # titles may hold commas
         if rows and rows[-1][1] == names and len(week.chapters) == 1:
             first = rows[-1][0].split()[-1].split("–")[0]
             rows[-1] = (f"weeks {first}–{week.number}", names, rows[-1][2] + week.minutes)

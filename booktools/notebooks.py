@@ -72,7 +72,7 @@ def context(book: Book, path: Path, edition: str, url: str | None = None, extra_
     chapter = qmd.parse(path)
     ctx = reader.Context(chapter=path.stem, edition=edition, site_url=site_url(book, url),
                          chapter_dir=path.parent.relative_to(book.root).as_posix())
-    ctx.notebooks = {p.stem for p in book.chapter_paths() if golden.has_code(p)}
+    ctx.notebooks = {p.stem for p in book.chapter_paths() if golden.has_code(p) and not book.is_appendix(p)}
     for label, target in preview.xref_table(book).items():
         file, _, anchor = target["href"].partition("#")
         stem = file[:-len(".html")]
@@ -112,6 +112,8 @@ def main(book: Book, names: list[str] | None, out: Path | None = None, url: str 
     out = out or book.build_dir / "notebooks"
     for path in book.select(names):
         if not golden.has_code(path):      # e.g. the preface: nothing to run
+            continue
+        if book.is_appendix(path):         # the course map reads the repository: a web page only
             continue
         run = (executed or {}).get(path)
         if run is None:

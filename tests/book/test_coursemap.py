@@ -120,6 +120,7 @@ def test_plan_minutes_and_rows(tiny):
                                                   ("week 5", "c", "20")]
     two = cm.plan(chapters, 2)                     # bound 40: {a}, {b, c}
     assert [(w.chapters, w.minutes) for w in two] == [(("a",), 40), (("b", "c"), 35)]
+    assert cm.week_rows(two, {"b": "Two, with a comma"}) == [("week 1", "a", "40"), ("week 2", "Two, with a comma; c", "35")]
 
 
 def test_the_real_book():
