@@ -103,6 +103,9 @@ def cited_in_outputs(nb) -> list[str]:
 def edition(book: Book, path: Path, which: str, url: str | None = None, executed=None):
     """The reader notebook of one chapter in one edition."""
     nb = convert.to_notebook(qmd.parse(path), book.root)
+    if which == "instructor":   # each worked solution opens with its exercise's metadata
+        from . import exercise_notes
+        nb = exercise_notes.annotate(nb)
     extra = cited_in_outputs(executed) if executed is not None else []
     return reader.build(nb, context(book, path, which, url, extra), setup_source(book, url), executed)
 

@@ -234,6 +234,9 @@ def engine_citations(markdown: str, book: Book) -> tuple[str, list[str]]:
 def render_page(book: Book, path: Path, nb, out_dir: Path, instructor: bool = False) -> Path:
     chapter = qmd.parse(path)
     meta = {k: v for k, v in chapter.front_matter.items() if k in ("title", "subtitle", "description", "author", "date")}
+    if instructor:      # each worked solution opens with its exercise's kind, objective, minutes and points
+        from . import exercise_notes
+        nb = exercise_notes.annotate(nb)
     body, engine_keys = engine_citations(to_markdown(nb), book)
     meta.update({
         "lang": "en",
