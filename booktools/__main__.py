@@ -58,6 +58,11 @@ def _build(book, args):
     return build.main(book, args.chapters, jobs=args.jobs, site_url=args.site_url)
 
 
+def _exercise_notes(book, args):
+    from . import exercise_notes
+    return exercise_notes.main(book, args.output)
+
+
 def _progress(book, args):
     from . import progress
     return progress.main(args.file)
@@ -80,6 +85,8 @@ COMMANDS = {
     "solutions": (_solutions, "run instructor notebooks; every solution must pass its check"),
     "variant": (_variant, "run a copy of a chapter with other parameters (-p NAME VALUE); "
                           "writes _build/variants/<chapter>-<slug>/ and reports claims that fail (exit 1)"),
+    "exercise-notes": (_exercise_notes, "write every exercise's kind, minutes, points and objective to "
+                                        "_build/exercise-notes.json (the Quarto instructor profile's notes)"),
     "progress": (_progress, "summarise a student's attempts file (attempts, best verdict, points)"),
     "build": (_build, "convert, execute, preview and notebooks into _build/ (+ quarto render if installed)"),
 }
@@ -97,6 +104,8 @@ def main(argv=None) -> int:
         p.add_argument("chapters", nargs="*", help="chapter names (file stems); default: all in _quarto.yml")
         if name == "convert":
             p.add_argument("-o", "--output", help="output folder")
+        if name == "exercise-notes":
+            p.add_argument("-o", "--output", help="output file (default _build/exercise-notes.json)")
         if name == "variant":
             p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                            help="a parameter of the chapter's parameters cell and its value (a Python literal, "

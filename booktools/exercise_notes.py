@@ -10,12 +10,19 @@ notebooks show them as the first line of the exercise's instructor block::
 The note is added to the notebook a page or notebook is built from, never to the ``.qmd``, so
 it always states what the registry says now. A solution block belongs to the exercise whose
 ``check("<id>", ...)`` ran last before it (the section's answer check).
+
+For Quarto (``quarto render --profile instructor``), :func:`main` writes every note to
+``_build/exercise-notes.json`` and the filter ``booktools/quarto/exercise-notes.lua`` puts each
+at the top of the instructor block under the heading ``### Exercise N: ... {#sec-ex-<id>}``.
 """
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 from . import lint, qmd
+from .project import write_atomic
 
 
 def note(exercise_id: str, registry=None) -> str:
@@ -55,3 +62,24 @@ def annotate(nb, registry=None):
                 break
         cell.source = "\n".join(lines)
     return nb
+
+
+#: Where ``python -m booktools exercise-notes`` writes the notes for the Quarto instructor profile.
+NOTES_FILE = Path("_build") / "exercise-notes.json"
+
+
+def notes(registry=None) -> dict:
+    """Exercise id -> note (markdown), for every registered exercise."""
+    if registry is None:
+        from mlsysim.exercises import REGISTRY as registry
+    return {exercise_id: note(exercise_id, registry) for exercise_id in sorted(registry.keys())}
+
+
+def main(book, out: str | None = None) -> int:
+    """Write every exercise's note as JSON (default ``_build/exercise-notes.json``), which the
+    filter ``booktools/quarto/exercise-notes.lua`` reads when Quarto renders the instructor
+    profile (``_quarto-instructor.yml`` runs this command as its pre-render step)."""
+    target = Path(out) if out else book.root / NOTES_FILE
+    write_atomic(target, json.dumps(notes(), indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    print(f"exercise-notes: {len(notes())} exercises -> {book.rel(target)}")
+    return 0
