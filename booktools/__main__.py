@@ -58,6 +58,23 @@ def _build(book, args):
     return build.main(book, args.chapters, jobs=args.jobs, site_url=args.site_url)
 
 
+def _exercise_notes(book, args):
+    from . import exercise_notes
+    return exercise_notes.main(book, args.output)
+
+
+def _progress(book, args):
+    from . import progress
+    return progress.main(args.file)
+
+
+def _variant(book, args):
+    from . import variant
+    if len(args.chapters) != 1:
+        raise BookError(None, None, "variant takes one chapter, e.g. variant reasoning-cost -p GPU B200")
+    return variant.main(book, args.chapters[0], args.parameter, args.out)
+
+
 COMMANDS = {
     "convert": (_convert, "write .qmd chapters as notebooks (default _build/ipynb/)"),
     "golden": (_golden, "execute chapters and store tests/golden/<chapter>.ipynb"),
@@ -66,6 +83,11 @@ COMMANDS = {
     "preview": (_preview, "HTML preview of chapters in _build/preview/ (no Quarto needed)"),
     "notebooks": (_notebooks, "student and instructor notebooks in _build/notebooks/"),
     "solutions": (_solutions, "run instructor notebooks; every solution must pass its check"),
+    "variant": (_variant, "run a copy of a chapter with other parameters (-p NAME VALUE); "
+                          "writes _build/variants/<chapter>-<slug>/ and reports claims that fail (exit 1)"),
+    "exercise-notes": (_exercise_notes, "write every exercise's kind, minutes, points and objective to "
+                                        "_build/exercise-notes.json (the Quarto instructor profile's notes)"),
+    "progress": (_progress, "summarise a student's attempts file (attempts, best verdict, points)"),
     "build": (_build, "convert, execute, preview and notebooks into _build/ (+ quarto render if installed)"),
 }
 
@@ -76,9 +98,19 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "progress":
+            p.add_argument("file", nargs="?", help="attempts file (default: $MLSYSIM_ATTEMPTS, else attempts.jsonl)")
+            continue
         p.add_argument("chapters", nargs="*", help="chapter names (file stems); default: all in _quarto.yml")
         if name == "convert":
             p.add_argument("-o", "--output", help="output folder")
+        if name == "exercise-notes":
+            p.add_argument("-o", "--output", help="output file (default _build/exercise-notes.json)")
+        if name == "variant":
+            p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                           help="a parameter of the chapter's parameters cell and its value (a Python literal, "
+                                "else a string); repeat for several")
+            p.add_argument("--out", help="folder to write to (default: _build/variants/<chapter>-<slug>/)")
         if name == "check":
             p.add_argument("--no-nbval", action="store_true", help="skip re-running the goldens")
         if name == "preview":
@@ -91,7 +123,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         from .project import Book
-        book = Book(args.root)
+        book = Book(args.root) if args.command != "progress" else None   # progress needs no book
         return COMMANDS[args.command][0](book, args)
     except BookError as exc:
         print(f"error: {exc}", file=sys.stderr)

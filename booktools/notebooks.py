@@ -72,7 +72,7 @@ def context(book: Book, path: Path, edition: str, url: str | None = None, extra_
     chapter = qmd.parse(path)
     ctx = reader.Context(chapter=path.stem, edition=edition, site_url=site_url(book, url),
                          chapter_dir=path.parent.relative_to(book.root).as_posix())
-    ctx.notebooks = {p.stem for p in book.chapter_paths() if golden.has_code(p)}
+    ctx.notebooks = {p.stem for p in book.chapter_paths() if golden.has_code(p) and not book.is_appendix(p)}
     for label, target in preview.xref_table(book).items():
         file, _, anchor = target["href"].partition("#")
         stem = file[:-len(".html")]
@@ -103,6 +103,9 @@ def cited_in_outputs(nb) -> list[str]:
 def edition(book: Book, path: Path, which: str, url: str | None = None, executed=None):
     """The reader notebook of one chapter in one edition."""
     nb = convert.to_notebook(qmd.parse(path), book.root)
+    if which == "instructor":   # each worked solution opens with its exercise's metadata
+        from . import exercise_notes
+        nb = exercise_notes.annotate(nb)
     extra = cited_in_outputs(executed) if executed is not None else []
     return reader.build(nb, context(book, path, which, url, extra), setup_source(book, url), executed)
 
@@ -112,6 +115,8 @@ def main(book: Book, names: list[str] | None, out: Path | None = None, url: str 
     out = out or book.build_dir / "notebooks"
     for path in book.select(names):
         if not golden.has_code(path):      # e.g. the preface: nothing to run
+            continue
+        if book.is_appendix(path):         # the course map reads the repository: a web page only
             continue
         run = (executed or {}).get(path)
         if run is None:

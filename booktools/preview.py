@@ -127,10 +127,12 @@ def to_markdown(nb) -> str:
 
 
 def chapter_numbers(book: Book) -> dict:
-    """Chapter number by path: the preface (index.qmd) is unnumbered, as Quarto does it."""
+    """Chapter number by path: the preface (index.qmd) is unnumbered, as Quarto does it, and so
+    are appendices in the preview (Quarto letters them A, B, ...)."""
     numbers, n = {}, 0
+    appendices = set(book.appendix_paths())
     for path in book.chapter_paths():
-        if path.stem == "index" and path.parent == book.root:
+        if (path.stem == "index" and path.parent == book.root) or path in appendices:
             continue
         n += 1
         numbers[path] = n
@@ -170,8 +172,9 @@ def _pager(book: Book, current: Path) -> str:
 
 
 def notebook_links(book: Book, path: Path, instructor: bool) -> str:
-    """'Open in Colab' and 'Download notebook' for a chapter page ('' for pages without code)."""
-    if not golden.has_code(path):
+    """'Open in Colab' and 'Download notebook' for a chapter page ('' for pages without code and
+    for appendices, which have no notebook edition)."""
+    if not golden.has_code(path) or book.is_appendix(path):
         return ""
     edition = "instructor" if instructor else "student"
     links = [f'<a class="notebook-link download" href="notebooks/{edition}/{path.stem}.ipynb" '
@@ -231,6 +234,9 @@ def engine_citations(markdown: str, book: Book) -> tuple[str, list[str]]:
 def render_page(book: Book, path: Path, nb, out_dir: Path, instructor: bool = False) -> Path:
     chapter = qmd.parse(path)
     meta = {k: v for k, v in chapter.front_matter.items() if k in ("title", "subtitle", "description", "author", "date")}
+    if instructor:      # each worked solution opens with its exercise's kind, objective, minutes and points
+        from . import exercise_notes
+        nb = exercise_notes.annotate(nb)
     body, engine_keys = engine_citations(to_markdown(nb), book)
     meta.update({
         "lang": "en",

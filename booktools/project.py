@@ -28,8 +28,10 @@ class Book:
 
     # --- chapter list -------------------------------------------------------------
     def listed(self) -> list[tuple[str, int]]:
-        """Chapter files listed under book.chapters (parts flattened), with their line."""
-        chapters = (self.config.get("book") or {}).get("chapters") or []
+        """Chapter files listed under book.chapters (parts flattened), then book.appendices
+        (Quarto's appendix pages, e.g. the course map), with their line."""
+        book = self.config.get("book") or {}
+        chapters = list(book.get("chapters") or []) + list(book.get("appendices") or [])
         out: list[str] = []
 
         def walk(items):
@@ -45,6 +47,17 @@ class Book:
         walk(chapters)
         lines = self.config_path.read_text(encoding="utf-8").splitlines()
         return [(f, next((n for n, l in enumerate(lines, 1) if f in l), 1)) for f in out]
+
+    def appendix_paths(self) -> list[Path]:
+        """Pages listed under book.appendices. They are pages of the book website (checked,
+        previewed, given a golden when they run code) but reference pages built from the
+        repository, not chapters: no chapter number, no notebook edition, no notebook links."""
+        files = [f if isinstance(f, str) else (f or {}).get("href")
+                 for f in (self.config.get("book") or {}).get("appendices") or []]
+        return [self.root / f for f in files if f and (self.root / f).is_file()]
+
+    def is_appendix(self, path: Path) -> bool:
+        return Path(path).resolve() in {p.resolve() for p in self.appendix_paths()}
 
     def chapter_paths(self) -> list[Path]:
         """Listed chapters that exist, in book order."""

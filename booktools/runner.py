@@ -43,6 +43,14 @@ def engine_hash(book: Book) -> str:
         [here / m for m in MACHINERY], here)).encode()).hexdigest()
 
 
+def book_hash(book: Book) -> str:
+    """Hash of _quarto.yml, every listed page and booktools' course-map code: an appendix such as
+    the course map is built from the whole book, so any of them changes its run."""
+    here = Path(__file__).parent
+    return _hash_files([book.config_path, *book.chapter_paths()], book.root) + \
+        _hash_files([here / "coursemap.py"], here)
+
+
 def chapter_key(path: Path, engine: str) -> str:
     return hashlib.sha256(engine.encode() + b"\0" + path.read_bytes()).hexdigest()
 
@@ -84,7 +92,7 @@ def executed(book: Book, paths: list[Path], jobs: int | None = None, log=print) 
     for path in paths:
         if not golden.has_code(path):
             continue
-        key = chapter_key(path, engine)
+        key = chapter_key(path, engine if not book.is_appendix(path) else engine + book_hash(book))
         nb = _cached(book, path, key)
         if nb is not None:
             result[path] = nb

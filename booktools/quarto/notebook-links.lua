@@ -45,6 +45,13 @@ function Pandoc(doc)
   local config = dir and read_config(dir)
   local book = config and config.book
   if not book or not book["site-url"] then return nil end
+  -- appendices (the course map) are web pages built from the repository: no notebook edition
+  for _, page in ipairs(book.appendices or {}) do
+    local file = (type(page) == "table" and page.href) or page
+    if file and pandoc.path.split_extension(pandoc.path.filename(pandoc.utils.stringify(file))) == stem then
+      return nil
+    end
+  end
   local site = pandoc.utils.stringify(book["site-url"]):gsub("/*$", "/")
   local links = {string.format('<a class="notebook-link download" href="%snotebooks/student/%s.ipynb" download>Download notebook</a>', site, stem)}
   local repo = book["repo-url"] and pandoc.utils.stringify(book["repo-url"]) or ""

@@ -8,12 +8,21 @@ or wrong, with a hint when wrong. Exercises are registered per chapter in
 ``claim(text, value, stated, rel)`` is how a chapter proves a number it cannot
 compute inline (in a title, say): it raises when the engine's ``value`` is
 further than ``rel`` from the ``stated`` number.
+
+Self-study grades: ``check(id, answer, record_to="attempts.jsonl")`` (or the environment
+variable ``MLSYSIM_ATTEMPTS=attempts.jsonl``) appends one JSON line per checked answer --
+exercise id, chapter, the answer as text, the verdict, the chapter parameters it was checked
+with and the time (ISO 8601, UTC) -- to a file a student can hand in;
+``python -m booktools progress attempts.jsonl`` summarises it.
 """
 from __future__ import annotations
 
+import datetime
 import html
 import importlib
 import inspect
+import json
+import os
 import pkgutil
 import re
 from dataclasses import dataclass, field
@@ -22,7 +31,10 @@ from typing import Callable
 from mlsysim.errors import InputError, UnknownNameError
 
 __all__ = ["check", "claim", "expected", "exercise", "design_exercise", "Design", "KINDS", "REGISTRY", "CheckResult",
-           "ClaimError"]
+           "ClaimError", "ATTEMPTS_ENV", "record_attempt"]
+
+#: Environment variable naming the attempts file ``check`` appends to when ``record_to`` is not given.
+ATTEMPTS_ENV = "MLSYSIM_ATTEMPTS"
 
 
 #: The kinds of exercise a chapter sets (DESIGN.md, "Exercises"): each chapter has at least a
@@ -283,20 +295,34 @@ def _shown(x) -> str:
     return f"{int(x):,}" if float(x).is_integer() else sig(x, 4)
 
 
-def check(exercise_id: str, answer, **parameters) -> CheckResult:
+def check(exercise_id: str, answer, record_to: str | os.PathLike | None = None, **parameters) -> CheckResult:
     """Check ``answer`` against the engine; returns (and, in a notebook, shows) the verdict.
 
     ``answer`` is a number, a numeric string, a Quantity (converted to the exercise's unit, or a
     dimensionless ratio), a string for a multiple-choice exercise, or a design (a dict) for an
     open-design exercise. ``parameters`` override the chapter parameters the exercise reads
     (see :class:`Exercise`); by default they come from the notebook.
+
+    ``record_to`` (else the environment variable ``MLSYSIM_ATTEMPTS``) names a JSON-lines file
+    to which the attempt is appended (see :func:`record_attempt`); the path is checked before
+    the answer, so a bad path fails at once. No answer yet (``None``) is not an attempt.
     """
+    target, source = (record_to, "record_to") if record_to is not None else (os.environ.get(ATTEMPTS_ENV) or None,
+                                                                            ATTEMPTS_ENV)
+    if target is not None:
+        target = _attempts_path(target, source)
     ex = REGISTRY[exercise_id]
     if answer is None:
         return CheckResult(exercise_id, "wrong", "no answer yet: set answer in the cell above and run this one again.")
     params = ex.resolve(parameters)
-    if ex.evaluate is not None:
-        return _check_design(ex, answer, params)
+    result = _check_design(ex, answer, params) if ex.evaluate is not None else _check_value(ex, answer, params)
+    if target is not None:
+        record_attempt(target, result, answer, params, parameter=source)
+    return result
+
+
+def _check_value(ex: "Exercise", answer, params: dict) -> CheckResult:
+    exercise_id = ex.id
     want = ex.expected(**params)
     if isinstance(want, str):
         if not isinstance(answer, str):
@@ -316,6 +342,74 @@ def check(exercise_id: str, answer, **parameters) -> CheckResult:
     else:
         status, message = "wrong", ex.hint or "Recheck your arithmetic and units."
     return CheckResult(exercise_id, status, message)
+
+
+def _attempts_path(value, parameter: str) -> str:
+    """The attempts file as a path string; InputError naming ``parameter`` when it cannot be one."""
+    expected = "a path to a file to append attempts to, e.g. 'attempts.jsonl' (its folder must exist)"
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise InputError(parameter, expected, value)
+    path = os.fspath(value)
+    if not path.strip():
+        raise InputError(parameter, expected, value)
+    if os.path.isdir(path):
+        raise InputError(parameter, expected, path, detail="that is a folder")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(parameter, expected, path, detail=f"the folder {folder} does not exist")
+    return path
+
+
+def _answer_text(answer) -> str:
+    """An answer as text for the attempts file: strings as typed, Quantities with their unit."""
+    if isinstance(answer, str):
+        return answer
+    if hasattr(answer, "magnitude") and hasattr(answer, "units"):
+        return f"{answer.magnitude!r} {answer.units:~}".strip()
+    try:
+        import numpy as np
+
+        if isinstance(answer, np.generic):
+            return repr(answer.item())
+    except ImportError:  # pragma: no cover
+        pass
+    return repr(answer)
+
+
+def record_attempt(path, result: CheckResult, answer, parameters: dict | None = None,
+                   parameter: str = "record_to") -> dict:
+    """Append one attempt to the JSON-lines file ``path`` and return the record.
+
+    The record is ``{"time", "exercise", "chapter", "answer", "verdict", "parameters"}``
+    (``time`` in ISO 8601, UTC; ``answer`` as text; ``verdict`` correct/close/wrong). The file
+    is opened in append mode and the whole line goes out in one ``write`` followed by an fsync,
+    so earlier attempts are never rewritten and a crash loses at most the line being written.
+    A path that cannot be written raises :class:`InputError` naming ``parameter``.
+    """
+    path = _attempts_path(path, parameter)
+    record = {
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "exercise": result.exercise_id,
+        "chapter": result.exercise_id.split("/", 1)[0],
+        "answer": _answer_text(answer),
+        "verdict": result.status,
+        "parameters": {k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+                       for k, v in (parameters or {}).items()},
+    }
+    line = (json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise InputError(parameter, "a path to a file this user can write", path,
+                         detail=exc.strerror or str(exc)) from None
+    try:
+        written = os.write(fd, line)
+        while written < len(line):      # a short write: finish the line (still appended at the end)
+            written += os.write(fd, line[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return record
 
 
 def _check_design(ex: Exercise, answer, params) -> CheckResult:

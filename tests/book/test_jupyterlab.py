@@ -51,7 +51,7 @@ def lab(tmp_path_factory):
     book = Book(REPO)
     root = tmp_path_factory.mktemp("lab")
     notes = root / "notebooks"
-    paths = [p for p in book.chapter_paths() if p.stem != "index"]
+    paths = [p for p in book.chapter_paths() if p.stem != "index" and not book.is_appendix(p)]
     assert notebooks.main(book, [p.stem for p in paths], out=notes, executed=runner.executed(book, paths)) == 0
     _settings(root / "settings")
     port = _free_port()
