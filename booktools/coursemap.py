@@ -112,7 +112,15 @@ def learn(path: Path) -> tuple:
     """The bullets of the chapter's 'What you will learn' section, each on one line."""
     body = section(Path(path).read_text(encoding="utf-8"), "What you will learn")
     items = re.split(r"^\s*[-*]\s+", body, flags=re.M)[1:]
-    return tuple(" ".join(item.split()) for item in items if item.strip())
+    return tuple(_plain(" ".join(item.split())) for item in items if item.strip())
+
+
+def _plain(markdown: str) -> str:
+    """One line of Markdown as plain text for a table cell: emphasis and code marks dropped,
+    inline math without its dollars (``*fitted*`` -> ``fitted``, ``$6ND$`` -> ``6ND``)."""
+    text = re.sub(r"(\*\*|\*|__|`)(.+?)\1", r"\2", markdown)
+    text = re.sub(r"(?<![A-Za-z0-9])_(.+?)_(?![A-Za-z0-9])", r"\1", text)
+    return re.sub(r"\$([^$]+)\$", r"\1", text)
 
 
 def chapters(book: Book, registry=None) -> list[ChapterInfo]:

@@ -89,9 +89,22 @@ class Table:
         out = ([self.title] if self.title else []) + [line(self.headers), "  ".join("-" * w for w in widths)]
         return "\n".join(out + [line(r) for r in self.rows])
 
+    #: a text cell longer than this (with spaces) is prose: it wraps between words
+    PROSE = 40
+
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows)
+        """Numbers right-aligned on one line; text columns left-aligned; long text wraps
+        between words (class ``prose``), never inside one."""
+        numeric = [all(_NUMERIC.match(r[i]) for r in self.rows) and bool(self.rows) for i in range(len(self.headers))]
+        left = " style='text-align:left'"
+
+        def td(i, c):
+            if numeric[i]:
+                return f"<td>{html.escape(c)}</td>"
+            prose = " class='prose'" if len(c) > self.PROSE and " " in c else ""
+            return f"<td{prose}{left}>{html.escape(c)}</td>"
+        head = "".join(f"<th{'' if numeric[i] else left}>{html.escape(h)}</th>" for i, h in enumerate(self.headers))
+        body = "".join("<tr>" + "".join(td(i, c) for i, c in enumerate(r)) + "</tr>" for r in self.rows)
         caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
         return f"<table class='mlsysim-table'>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

@@ -140,3 +140,13 @@ def test_the_real_book():
             plan = cm.plan(path, weeks)
             assert len(plan) == weeks and all(w.chapters for w in plan)
             assert round(sum(w.minutes for w in plan)) == sum(c.minutes for c in path)
+
+
+def test_objectives_read_as_plain_text_in_the_table():
+    from booktools.coursemap import _plain
+
+    # emphasis, code and inline-math marks are dropped; underscores inside a name stay
+    assert _plain("The *balance prompt*: why **it** moves") == "The balance prompt: why it moves"
+    assert _plain("Why training costs about $6ND$ FLOPs, per `check`") == \
+        "Why training costs about 6ND FLOPs, per check"
+    assert _plain("snake_case_name and _emphasis_") == "snake_case_name and emphasis"

@@ -115,7 +115,8 @@ def test_sidebar_stays_in_view_and_tables_do_not_wrap(sites, tmp_path):
         scrolled = page.evaluate("window.scrollY")
         # table cells never wrap (a wide table scrolls instead of breaking 'held-out' in two)
         cells, wrapped = page.evaluate(
-            "(() => { const tds = [...document.querySelectorAll('main td, section td, body td')];"
+            "(() => { const tds = [...document.querySelectorAll('main td:not(.prose), section td:not(.prose),"
+            " body td:not(.prose)')];"
             " const lines = td => { const c = getComputedStyle(td); const line = parseFloat(c.lineHeight) ||"
             " 1.2 * parseFloat(c.fontSize); return (td.clientHeight - parseFloat(c.paddingTop) -"
             " parseFloat(c.paddingBottom)) / line; };"
