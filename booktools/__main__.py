@@ -53,6 +53,11 @@ def _solutions(book, args):
     return solutions.main(book, args.chapters)
 
 
+def _assignments(book, args):
+    from . import assignments
+    return assignments.main(book, args.chapters)
+
+
 def _build(book, args):
     from . import build
     return build.main(book, args.chapters, jobs=args.jobs, site_url=args.site_url)
@@ -66,6 +71,8 @@ COMMANDS = {
     "preview": (_preview, "HTML preview of chapters in _build/preview/ (no Quarto needed)"),
     "notebooks": (_notebooks, "student and instructor notebooks in _build/notebooks/"),
     "solutions": (_solutions, "run instructor notebooks; every solution must pass its check"),
+    "assignments": (_assignments, "an nbgrader course of the exercises in _build/assignments/ (autograded, "
+                                  "with hidden tests)"),
     "build": (_build, "convert, execute, preview and notebooks into _build/ (+ quarto render if installed)"),
 }
 
