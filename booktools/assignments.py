@@ -479,3 +479,81 @@ def main(book: Book, names_: list[str] | None) -> int:
     print(f"assignments: {len(written)} chapter(s) in {book.rel(out)}/source/ with {book.rel(out)}/nbgrader_config.py")
     print(f"  then: cd {book.rel(out)} && nbgrader generate_assignment <chapter> && nbgrader autograde <chapter>")
     return 0
+
+
+# ------------------------------------------------------------------ the nbgrader round trip
+SAMPLES = ("solution", "starter")
+
+
+def _nbgrader_api(course: Path):
+    """nbgrader's Python API on a course directory, reading its nbgrader_config.py."""
+    import functools
+    import os
+    import sys
+
+    import nbgrader.api
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    # nbgrader runs the `alembic` command (next to this Python) each time it opens a gradebook
+    # to learn the schema's version; the answer never changes, so ask once per process.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    if not hasattr(nbgrader.api.get_alembic_version, "cache_info"):
+        nbgrader.api.get_alembic_version = functools.lru_cache(maxsize=None)(nbgrader.api.get_alembic_version)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.CourseDirectory.root = str(course)
+    return NbGraderAPI(config=config)
+
+
+def roundtrip(book: Book, path: Path, course: Path) -> dict:
+    """Grade two sample submissions of a chapter's assignment with nbgrader itself.
+
+    In the (new, empty) course directory ``course``: write the config and the chapter's source
+    notebook, run ``generate_assignment``, submit the instructor's source notebook as student
+    "solution" and the released starter notebook as student "starter", run ``autograde`` on
+    both, and return ``{student: {exercise id: (score, max score)}}`` from the gradebook.
+    """
+    import shutil
+
+    from nbgrader.api import Gradebook
+
+    chapter = path.stem
+    write_atomic(course / "nbgrader_config.py", CONFIG)
+    source = course / "source" / chapter / f"{chapter}.ipynb"
+    nb = build(book, path)
+    write_atomic(source, convert.dumps(nb))
+    api = _nbgrader_api(course)
+    result = api.generate_assignment(chapter, force=True, create=True)
+    if not result["success"]:
+        raise BookError(path, None, f"nbgrader generate_assignment failed:\n{result.get('log', '')[-3000:]}")
+    release = course / "release" / chapter / f"{chapter}.ipynb"
+    for student, sample in zip(SAMPLES, (source, release)):
+        target = course / "submitted" / student / chapter / f"{chapter}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(sample, target)
+        result = api.autograde(chapter, student, force=True, create=True)
+        if not result["success"]:
+            raise BookError(path, None, f"nbgrader autograde of the {student} sample failed:\n"
+                                        f"{result.get('log', '')[-3000:]}")
+    by_grade_id = {_grade_id(e, "test"): e for e in nb.metadata["booktools"]["exercises"]}
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for student in SAMPLES:
+            submission = gradebook.find_submission(chapter, student)
+            scores[student] = {by_grade_id.get(g.name, g.name): (g.score, g.max_score)
+                               for notebook in submission.notebooks for g in notebook.grades}
+    return scores
+
+
+def failures(course: Path, chapter: str, student: str) -> dict:
+    """{test cell's grade id: the error it raised} in an autograded sample (for messages)."""
+    nb = nbformat.read(course / "autograded" / student / chapter / f"{chapter}.ipynb", as_version=4)
+    found = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", cell.get("id"))
+                found[grade_id] = f"{out.get('ename')}: {out.get('evalue')}"[:600]
+    return found
