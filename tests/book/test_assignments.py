@@ -30,6 +30,7 @@ WITHOUT_HIDDEN_VARIANT = {
     "validation/attention-factor",
     "input-pipeline/v100-cores",
     "where-to-invest/no-fixed-costs",
+    "wafer-scale/systems-for-405b",
     "wafer-scale/streamed-70b",
 }
 
