@@ -12,6 +12,7 @@ exercises without a hidden variant are listed here, by name, with the builder's 
 """
 from __future__ import annotations
 
+import nbformat
 import pytest
 
 from booktools import assignments, lint, qmd
@@ -49,9 +50,11 @@ def test_exercises_without_a_hidden_variant_are_exactly_these():
     assert not set(assignments.VARIANTS) - every, "VARIANTS names an exercise no chapter sets"
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_source_notebook_cells(path):
-    nb = assignments.build(BOOK, path)
+def assert_source_notebook_cells(path, nb):
+    """Answer cells are autograded answers with solution regions; test cells are locked, with points
+    and a hidden part unless the exercise is listed above; every other code cell is read-only."""
+    from mlsysim.exercises import REGISTRY
+
     answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     ids = lint.exercise_ids(qmd.parse(path))
@@ -62,7 +65,8 @@ def test_source_notebook_cells(path):
                                                "schema_version": 3}
         assert "### BEGIN SOLUTION" in answer.source and "### END SOLUTION" in answer.source
         meta = test.metadata["nbgrader"]
-        assert meta["locked"] and not meta["solution"] and meta["points"] > 0
+        assert meta["locked"] and not meta["solution"]
+        assert meta["points"] == REGISTRY[exercise_id].points > 0, exercise_id
         assert f"require_correct({exercise_id!r}, answer)" in test.source
         hidden = "### BEGIN HIDDEN TESTS" in test.source
         assert hidden == (exercise_id not in WITHOUT_HIDDEN_VARIANT), exercise_id
@@ -92,6 +96,12 @@ def test_hidden_variant_rejects_the_chapter_answer(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_nbgrader_grades_solution_full_and_starter_zero(path, tmp_path):
     scores = assignments.roundtrip(BOOK, path, tmp_path / "course")
+    source = tmp_path / "course" / "source" / path.stem / f"{path.stem}.ipynb"
+    assert_source_notebook_cells(path, nbformat.read(source, as_version=4))
+    release = nbformat.read(tmp_path / "course" / "release" / path.stem / f"{path.stem}.ipynb", as_version=4)
+    text = "\n".join(c.source for c in release.cells)
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "require_correct_variant" not in text
+    assert text.count("raise NotImplementedError()") == len(lint.exercise_ids(qmd.parse(path)))
     ids = lint.exercise_ids(qmd.parse(path))
     problems = []
     for student, want in (("solution", "full"), ("starter", "zero")):
