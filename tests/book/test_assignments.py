@@ -20,6 +20,8 @@ from booktools.project import Book
 
 from booktest_support import REPO
 
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")   # nbgrader's own ORM chatter
+
 BOOK = Book(REPO)
 CHAPTERS = assignments.chapters(BOOK)
 
@@ -115,3 +117,38 @@ def test_nbgrader_grades_solution_full_and_starter_zero(path, tmp_path):
                 problems.append(f"{path.stem}: {exercise_id}: the {student} sample got {score:g} of "
                                 f"{max_score:g} (expected {want}): {why}")
     assert not problems, "\n".join(problems)
+
+
+def test_require_correct_raises_unless_correct():
+    from mlsysim.exercises import REGISTRY
+    from mlsysim.exercises.grading import GradingError, require_correct
+
+    right = REGISTRY["kv-cache/eight-gpu-sequences"].expected()
+    assert require_correct("kv-cache/eight-gpu-sequences", right).status == "correct"
+    for bad in (None, right * 10):
+        with pytest.raises(GradingError, match="kv-cache/eight-gpu-sequences"):
+            require_correct("kv-cache/eight-gpu-sequences", bad)
+    # the variant's own answer is correct only with the variant's parameter
+    other = REGISTRY["kv-cache/eight-gpu-sequences"].expected(GPU="H200")
+    assert require_correct("kv-cache/eight-gpu-sequences", other, GPU="H200")
+    with pytest.raises(GradingError):
+        require_correct("kv-cache/eight-gpu-sequences", other)
+
+
+def test_require_correct_variant_names_a_bad_parameter_and_needs_a_kernel():
+    from mlsysim.errors import InputError
+    from mlsysim.exercises.grading import GradingError, require_correct_variant
+
+    with pytest.raises(InputError, match="GPUU"):
+        require_correct_variant("kv-cache/eight-gpu-sequences", {"GPUU": "H200"}, "GPU = 'H100'")
+    with pytest.raises(GradingError, match="Jupyter kernel"):
+        require_correct_variant("kv-cache/eight-gpu-sequences", {"GPU": "H200"}, "GPU = 'H100'")
+
+
+def test_slicing_reads_and_binds():
+    binds, reads = assignments.names(
+        "import math\nrows = []\nfor g in GPUS:\n    rows.append(f(g, n=N))\n"
+        "ok = [b for b in sizes if (r := solve(b)).feasible and r.x]\n"
+        "def h(x):\n    y = x + K\n    return y\nd[k] = v\n")
+    assert {"math", "rows", "g", "ok", "h", "d"} <= binds
+    assert reads == {"GPUS", "f", "N", "sizes", "solve", "K", "d", "k", "v"}
