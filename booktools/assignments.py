@@ -389,7 +389,7 @@ def test_source(p: Plan, ex: Exercise) -> str:
                   "",
                   f"require_correct_variant({ex.id!r}, {variant!r},",
                   f"                        parameters_cell={_clean(p.parameters)!r},",
-                  f"                        cells={cells!r})",
+                  "                        cells=[" + ",\n                               ".join(map(repr, cells)) + "])",
                   "### END HIDDEN TESTS"]
     else:
         lines += ["", f"# No hidden variant for this exercise: {NO_VARIANT[ex.id]}."]
