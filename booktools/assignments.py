@@ -508,13 +508,33 @@ def _nbgrader_api(course: Path):
     return NbGraderAPI(config=config)
 
 
-def roundtrip(book: Book, path: Path, course: Path) -> dict:
+def typed_answers(release, exercise_ids) -> object:
+    """A copy of the release notebook whose answer cells type in the chapter's own answers as
+    literals (the submission hidden tests exist to catch)."""
+    import copy
+
+    from mlsysim.exercises import REGISTRY
+    from mlsysim.exercises.grading import answer_marker
+
+    nb = copy.deepcopy(release)
+    answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    for cell, exercise_id in zip(answers, exercise_ids):
+        value = REGISTRY[exercise_id].expected()
+        if hasattr(value, "item"):            # a numpy scalar: type it as a plain number
+            value = value.item()
+        cell.source = f"{answer_marker(exercise_id)}\nanswer = {value!r}"
+    return nb
+
+
+def roundtrip(book: Book, path: Path, course: Path, typed: bool = False) -> dict:
     """Grade two sample submissions of a chapter's assignment with nbgrader itself.
 
     In the (new, empty) course directory ``course``: write the config and the chapter's source
     notebook, run ``generate_assignment``, submit the instructor's source notebook as student
     "solution" and the released starter notebook as student "starter", run ``autograde`` on
     both, and return ``{student: {exercise id: (score, max score)}}`` from the gradebook.
+    With ``typed``, a third student "typed" submits the chapter's own answers as typed numbers
+    (:func:`typed_answers`).
     """
     import shutil
 
@@ -530,7 +550,12 @@ def roundtrip(book: Book, path: Path, course: Path) -> dict:
     if not result["success"]:
         raise BookError(path, None, f"nbgrader generate_assignment failed:\n{result.get('log', '')[-3000:]}")
     release = course / "release" / chapter / f"{chapter}.ipynb"
-    for student, sample in zip(SAMPLES, (source, release)):
+    samples = dict(zip(SAMPLES, (source, release)))
+    if typed:
+        samples["typed"] = course / "typed.ipynb"
+        write_atomic(samples["typed"], convert.dumps(typed_answers(nbformat.read(release, as_version=4),
+                                                                   nb.metadata["booktools"]["exercises"])))
+    for student, sample in samples.items():
         target = course / "submitted" / student / chapter / f"{chapter}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(sample, target)
@@ -541,7 +566,7 @@ def roundtrip(book: Book, path: Path, course: Path) -> dict:
     by_grade_id = {_grade_id(e, "test"): e for e in nb.metadata["booktools"]["exercises"]}
     scores = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for student in SAMPLES:
+        for student in samples:
             submission = gradebook.find_submission(chapter, student)
             scores[student] = {by_grade_id.get(g.name, g.name): (g.score, g.max_score)
                                for notebook in submission.notebooks for g in notebook.grades}

@@ -152,3 +152,15 @@ def test_slicing_reads_and_binds():
         "def h(x):\n    y = x + K\n    return y\nd[k] = v\n")
     assert {"math", "rows", "g", "ok", "h", "d"} <= binds
     assert reads == {"GPUS", "f", "N", "sizes", "solve", "K", "d", "k", "v"}
+
+
+def test_typed_numbers_fail_the_hidden_tests(tmp_path):
+    """End to end in nbgrader: answer cells that type in the chapter's own answers get the points
+    of the exercises without a hidden variant only (input-pipeline has one of each kind)."""
+    path = BOOK.chapter("input-pipeline")
+    scores = assignments.roundtrip(BOOK, path, tmp_path / "course", typed=True)["typed"]
+    assert scores, "nbgrader graded nothing"
+    for exercise_id, (score, max_score) in scores.items():
+        want = max_score if exercise_id in WITHOUT_HIDDEN_VARIANT else 0
+        assert score == want, f"input-pipeline: {exercise_id}: typed-in answer got {score:g} of {max_score:g}"
+    assert any(e in WITHOUT_HIDDEN_VARIANT for e in scores) and any(e not in WITHOUT_HIDDEN_VARIANT for e in scores)
