@@ -138,6 +138,12 @@ def names(source: str) -> tuple[set, set]:
     tree = ast.parse(body)
     binds, reads = set(), set()
 
+    def changes(name):
+        """A statement that changes a name it did not bind first also needs its earlier value."""
+        if name not in binds:
+            reads.add(name)
+        binds.add(name)
+
     def visit(node, local):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             if not isinstance(node, ast.Lambda):
@@ -177,13 +183,13 @@ def names(source: str) -> tuple[set, set]:
                 reads.add(node.id)
         elif local is None and isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
                 and isinstance(node.value.func, ast.Attribute) and isinstance(node.value.func.value, ast.Name):
-            binds.add(node.value.func.value.id)
+            changes(node.value.func.value.id)          # rows.append(x): reads rows, and changes it
         elif local is None and isinstance(node, (ast.Assign, ast.AugAssign)):
             for target in getattr(node, "targets", [getattr(node, "target", None)]):
                 if isinstance(target, (ast.Subscript, ast.Attribute)) and isinstance(target.value, ast.Name):
-                    if target.value.id not in binds:
-                        reads.add(target.value.id)
-                    binds.add(target.value.id)
+                    changes(target.value.id)           # d[k] = v
+                elif isinstance(node, ast.AugAssign) and isinstance(target, ast.Name):
+                    changes(target.id)                 # n += 1
         for child in ast.iter_child_nodes(node):
             visit(child, local)
 

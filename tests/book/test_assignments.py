@@ -152,6 +152,9 @@ def test_slicing_reads_and_binds():
         "def h(x):\n    y = x + K\n    return y\nd[k] = v\n")
     assert {"math", "rows", "g", "ok", "h", "d"} <= binds
     assert reads == {"GPUS", "f", "N", "sizes", "solve", "K", "d", "k", "v"}
+    # changing a name bound in an earlier cell needs that cell too
+    binds, reads = assignments.names("rows.append(1)\ntotal += 2\n")
+    assert binds == reads == {"rows", "total"}
 
 
 def test_typed_numbers_fail_the_hidden_tests(tmp_path):
