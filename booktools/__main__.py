@@ -53,6 +53,11 @@ def _solutions(book, args):
     return solutions.main(book, args.chapters)
 
 
+def _assignments(book, args):
+    from . import assignments
+    return assignments.main(book, args.chapters)
+
+
 def _build(book, args):
     from . import build
     return build.main(book, args.chapters, jobs=args.jobs, site_url=args.site_url)
@@ -88,6 +93,8 @@ COMMANDS = {
     "exercise-notes": (_exercise_notes, "write every exercise's kind, minutes, points and objective to "
                                         "_build/exercise-notes.json (the Quarto instructor profile's notes)"),
     "progress": (_progress, "summarise a student's attempts file (attempts, best verdict, points)"),
+    "assignments": (_assignments, "an nbgrader course of the exercises in _build/assignments/ (autograded, "
+                                  "with hidden tests)"),
     "build": (_build, "convert, execute, preview and notebooks into _build/ (+ quarto render if installed)"),
 }
 
