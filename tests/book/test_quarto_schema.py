@@ -32,7 +32,7 @@ def test_schema_states_its_quarto_version():
     ("tutorials/sample.qmd", "categories: [fixture]", "categories: [fixture]\ndescripton: x", 6,
      "'descripton' (did you mean 'description'?)"),
     ("tutorials/sample.qmd", "#| label: tbl-sizes", "#| label: tbl-sizes\n#| ech: false", 42, "'ech' (did you mean 'echo'?)"),
-    ("tutorials/sample.qmd", "#| echo: false\nimport matplotlib", "#| echo: maybe\nimport matplotlib", 51,
+    ("tutorials/sample.qmd", "#| echo: false\nimport matplotlib", "#| echo: maybe\nimport matplotlib", 52,
      "'echo' must be"),
     ("tutorials/sample.qmd", "#| label: tbl-sizes", "#| label: tbl-sizes\n#| tags: parameters", 42, "'tags' must be"),
 ])
