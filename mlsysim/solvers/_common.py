@@ -6,6 +6,7 @@ from mlsysim.core.format import count_where
 from mlsysim.specs.resolve import resolve_hardware, resolve_model
 
 __all__ = ["resolve_calibration", "resolve_hardware", "resolve_model", "count_where", "kv_bytes_per_token",
+           "kv_bytes_per_token_si",
            "host_power_per_accelerator"]
 
 
@@ -14,8 +15,15 @@ def kv_bytes_per_token(model, precision: str = "fp16"):
     vector of multi-head latent attention where the model has one
     (:func:`mlsysim.physics.transformer.kv_latent_bytes_per_token`), else keys and values of every
     KV head (:func:`mlsysim.physics.transformer.kv_cache_bytes_per_token`)."""
-    from mlsysim.core import validate
     from mlsysim.core.units import Q_
+
+    return Q_(kv_bytes_per_token_si(model, precision), "byte")
+
+
+def kv_bytes_per_token_si(model, precision: str = "fp16") -> float:
+    """:func:`kv_bytes_per_token` as a plain number of bytes, for solvers that compute in SI
+    floats (no Quantity is built on their hot path)."""
+    from mlsysim.core import validate
     from mlsysim.physics import transformer as tf
 
     m = resolve_model(model)
@@ -25,8 +33,8 @@ def kv_bytes_per_token(model, precision: str = "fp16"):
 
         raise InputError("model", "a transformer (a KV cache needs attention layers)", m.key)
     if m.kv_latent_dim:
-        return Q_(tf.kv_latent_bytes_per_token(m.layers, m.kv_latent_dim, b), "byte")
-    return Q_(tf.kv_cache_bytes_per_token(m.layers, m.kv_heads, m.head_dim, b), "byte")
+        return tf.kv_latent_bytes_per_token(m.layers, m.kv_latent_dim, b)
+    return tf.kv_cache_bytes_per_token(m.layers, m.kv_heads, m.head_dim, b)
 
 
 def host_power_per_accelerator(node):

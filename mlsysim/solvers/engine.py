@@ -23,7 +23,7 @@ from mlsysim.physics.energy import energy, it_power
 from mlsysim.physics import operators as ops
 from mlsysim.physics.roofline import arithmetic_intensity, compute_time, memory_time, overlapped_time, ridge_point
 from mlsysim.physics._array import where
-from mlsysim.solvers._common import kv_bytes_per_token, count_where, resolve_calibration, resolve_hardware, resolve_model
+from mlsysim.solvers._common import kv_bytes_per_token_si, count_where, resolve_calibration, resolve_hardware, resolve_model
 from mlsysim.solvers.operators import cnn_footprint
 from mlsysim.solvers.result import Result
 from mlsysim.specs import cnn
@@ -76,7 +76,7 @@ class Engine:
                                                m.active_experts_per_token, tokens) if m.is_moe else m.si["parameters"])
             # activations in and out of each layer, plus the K and V written for the pass
             activations = 2 * tokens * m.hidden_dim * act * m.layers
-            kv = tokens * kv_bytes_per_token(m, math_precision).magnitude
+            kv = tokens * kv_bytes_per_token_si(m, math_precision)
             bytes_moved = params_read * bpe + activations + kv
             footprint = m.si["parameters"] * bpe + kv + tokens * m.hidden_dim * act * 4
         else:

@@ -26,7 +26,7 @@ from mlsysim.core.validate import BYTES_PER_ELEMENT
 from mlsysim.errors import InputError
 from mlsysim.physics import operators as ops
 from mlsysim.physics.roofline import compute_time, memory_time, overlapped_time
-from mlsysim.solvers._common import kv_bytes_per_token, resolve_calibration, resolve_hardware, resolve_model
+from mlsysim.solvers._common import kv_bytes_per_token_si, resolve_calibration, resolve_hardware, resolve_model
 from mlsysim.solvers.result import Result
 
 #: FLOPs per element of the non-matmul operators, counted from their definitions.
@@ -173,7 +173,7 @@ class OperatorModel:
                 raise InputError("context", f"at least seq_len ({s:g} tokens)", context)
             rows = _transformer_block(m, b, s, c, bw, ba, bkv)
             scope = f"one of {m.layers} blocks, {b:g} x {s:g} new tokens, context {c:g}"
-            footprint = m.si["parameters"] * bw + kv_bytes_per_token(m, kv_p).magnitude * b * c
+            footprint = m.si["parameters"] * bw + kv_bytes_per_token_si(m, kv_p) * b * c
         else:
             for name, value in (("seq_len", seq_len), ("context", context)):
                 if value is not None:

@@ -34,7 +34,7 @@ from mlsysim.physics.collectives import ring_allreduce_time
 from mlsysim.physics.energy import it_power
 from mlsysim.physics.kv_cache import sequences_that_fit
 from mlsysim.physics.roofline import compute_time, memory_time, overlapped_time
-from mlsysim.solvers._common import (count_where, kv_bytes_per_token, resolve_calibration, resolve_hardware,
+from mlsysim.solvers._common import (count_where, kv_bytes_per_token_si, resolve_calibration, resolve_hardware,
                                      resolve_model)
 from mlsysim.solvers.result import Result
 
@@ -86,7 +86,7 @@ class ReplicaPhysics:
         # What one ring all-reduce over the TP group gets from the scale-up links (a mesh or torus
         # gives a ring only some of its links); PCIe when the device has no scale-up link.
         self.link = h.ring_bandwidth(self.tp) if h.si["link"] is not None else cal.pcie_bandwidth
-        self.kv_per_token = kv_bytes_per_token(m, self.kv_precision).magnitude
+        self.kv_per_token = kv_bytes_per_token_si(m, self.kv_precision)
         self.weights = tf.weight_bytes(m.si["parameters"], self.bytes_per_weight)
         #: physical memory of the replica's devices, and the part a serving stack may fill
         self.capacity = self.tp * h.si["memory"]
