@@ -8,7 +8,6 @@ table outputs wrapped in labelled divs); pandoc renders it with ``preview.lua``
 """
 from __future__ import annotations
 
-import ast
 import base64
 import html
 import os
@@ -39,24 +38,11 @@ def _raw_html(text: str) -> str:
 
 
 def inline_value(cell) -> str:
-    """Text of an inline expression's value: text/markdown as is, else text/plain
-    with a str's quotes removed (as Quarto shows it)."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            return f"**[{out.get('ename')}: {out.get('evalue')}]**"
-        data = out.get("data", {})
-        if "text/markdown" in data:
-            return "".join(data["text/markdown"])
-        if "text/plain" in data:
-            text = "".join(data["text/plain"])
-            try:
-                value = ast.literal_eval(text)
-                if isinstance(value, str):
-                    text = value
-            except (ValueError, SyntaxError):
-                pass
-            return re.sub(r"([\\`*_$\[\]<>#])", r"\\\1", text)
-    return ""
+    """Text of an inline expression's value: text/markdown as is, else text/plain with a str's
+    quotes removed (as Quarto shows it); the student notebooks' live prose uses the same rule."""
+    from .reader import shown_value
+
+    return shown_value(cell)
 
 
 def render_outputs(cell) -> str:
