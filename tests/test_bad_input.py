@@ -126,3 +126,25 @@ def test_time_and_rate_answers_are_accepted_as_quantities(exercise_id, unit, oth
     assert check(exercise_id, Q_(2 * value, unit)).status == "wrong"
     with pytest.raises(InputError, match="convertible"):
         check(exercise_id, Q_(value, "GB"))
+
+
+def test_design_answers_of_the_wrong_shape_say_what_to_pass():
+    from mlsysim.exercises import check, design_answer, one_of
+
+    with pytest.raises(InputError, match=r"parameter 'answer': expected a dict such as \{'gpus': 8\}"):
+        design_answer([8], ("gpus",), "{'gpus': 8}")
+    with pytest.raises(InputError, match=r"keys gpus, region.*got \"a dict without 'region'\""):
+        design_answer({"gpus": 8}, ("gpus", "region"), "{'gpus': 8, 'region': 'france'}")
+    with pytest.raises(InputError, match=r"unknown key\(s\) 'extra'"):
+        design_answer({"gpus": 8, "extra": 1}, ("gpus",), "{'gpus': 8}")
+    assert design_answer({"gpus": 8, "extra": 1}, ("gpus",), "{'gpus': 8}", exact=False) == {"gpus": 8, "extra": 1}
+    assert one_of(4, "tensor_parallel", (1, 2, 4, 8)) == 4
+    with pytest.raises(InputError, match=r"parameter 'tensor_parallel': expected one of 1, 2, 4, 8, got 3"):
+        one_of(3, "tensor_parallel", (1, 2, 4, 8))
+    with pytest.raises(InputError, match="tensor_parallel"):      # True == 1 in Python, not here
+        one_of(True, "tensor_parallel", (1, 2, 4, 8))
+    # through a real design exercise, check reports it as a verdict that says what to pass
+    verdict = check("quantization/fewest-gpus", {"precision": "fp8"})
+    assert verdict.status == "wrong"
+    assert "keys precision, tensor_parallel" in verdict.message
+    assert "without 'tensor_parallel'" in verdict.message

@@ -30,8 +30,8 @@ from typing import Callable
 
 from mlsysim.errors import InputError, UnknownNameError
 
-__all__ = ["check", "claim", "expected", "exercise", "design_exercise", "Design", "KINDS", "REGISTRY", "CheckResult",
-           "ClaimError", "ATTEMPTS_ENV", "record_attempt"]
+__all__ = ["check", "claim", "expected", "exercise", "design_exercise", "Design", "design_answer", "one_of", "KINDS",
+           "REGISTRY", "CheckResult", "ClaimError", "ATTEMPTS_ENV", "record_attempt"]
 
 #: Environment variable naming the attempts file ``check`` appends to when ``record_to`` is not given.
 ATTEMPTS_ENV = "MLSYSIM_ATTEMPTS"
@@ -130,6 +130,31 @@ class Design:
     reasons: tuple = ()
     unit: str = ""
     summary: str = ""
+
+
+def design_answer(answer, keys, example: str, *, exact: bool = True) -> dict:
+    """A design a student passed, checked for shape: a dict holding every one of ``keys`` (and
+    no other key when ``exact``). Otherwise an :class:`InputError` naming ``answer`` that says
+    which keys are missing or unknown and shows ``example``, e.g. ``"{'gpus': 8}"``."""
+    keys = tuple(keys)
+    if not isinstance(answer, dict):
+        raise InputError("answer", f"a dict such as {example}", type(answer).__name__)
+    missing = [k for k in keys if k not in answer]
+    unknown = sorted(map(str, set(answer) - set(keys))) if exact else []
+    if missing or unknown:
+        got = (f"a dict without {', '.join(map(repr, missing))}" if missing
+               else f"a dict with the unknown key(s) {', '.join(map(repr, unknown))}")
+        raise InputError("answer", f"a dict with the keys {', '.join(keys)}, such as {example}", got)
+    return answer
+
+
+def one_of(value, name: str, options):
+    """``value`` when it is one of ``options``, else an :class:`InputError` naming ``name`` and
+    listing them (True and False are not numbers here, though Python equates True with 1)."""
+    is_flag = isinstance(value, bool) and not any(isinstance(o, bool) for o in options)
+    if is_flag or value not in options:
+        raise InputError(name, f"one of {', '.join(map(str, options))}", value)
+    return value
 
 
 def _notebook_globals() -> dict:

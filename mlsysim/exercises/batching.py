@@ -12,7 +12,7 @@ import math
 from functools import lru_cache
 
 from mlsysim.errors import InputError
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
 
 
 @exercise("batching/batch-one-wait", kind="predict", unit="ms", tolerance=0.03, close=0.25, minutes=10, points=2,
@@ -73,11 +73,8 @@ def _fewest(model, gpu, load, target):
 
 
 def _parse(answer):
-    if not isinstance(answer, dict) or not {"batch_size", "gpus"} <= set(answer):
-        raise InputError("answer", "a dict with keys batch_size and gpus",
-                         type(answer).__name__ if not isinstance(answer, dict) else f"keys {sorted(answer)}")
-    if answer["batch_size"] not in DESIGN_BATCHES:
-        raise InputError("batch_size", f"one of {', '.join(map(str, DESIGN_BATCHES))}", answer["batch_size"])
+    design_answer(answer, ("batch_size", "gpus"), "{'batch_size': 8, 'gpus': 4}", exact=False)
+    one_of(answer["batch_size"], "batch_size", DESIGN_BATCHES)
     gpus = answer["gpus"]
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
         raise InputError("gpus", "a whole number of GPUs, at least 1", gpus)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from functools import lru_cache
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
 
 #: The open design's candidates (author-chosen): degrees that tile 16,384 GPUs.
 TENSOR, PIPELINE, VIRTUAL, MICRO, ZERO = (4, 8), (8, 16, 32), (1, 2, 4, 8), (1, 2), (1, 2, 3)
@@ -110,10 +110,8 @@ def _faster(answer, MODEL="Llama3_405B", SYSTEM="DGX_H100", NODES=2048, TOKENS=1
     if answer is None:
         return Design(True, best_days, best_days, best, unit="days")
     keys = set(best)
-    if not isinstance(answer, dict) or set(answer) != keys:
-        raise InputError("answer", f"a dict with the keys {', '.join(sorted(keys))}", answer)
-    if answer["recompute"] not in RECOMPUTE:
-        raise InputError("recompute", f"one of {', '.join(RECOMPUTE)}", answer["recompute"])
+    design_answer(answer, sorted(keys), repr(best))
+    one_of(answer["recompute"], "recompute", RECOMPUTE)
     layout = {k: answer[k] for k in keys - {"recompute"}}
     if layout not in _candidates(NODES * Systems.get(SYSTEM).accelerators, GLOBAL_BATCH):
         raise InputError("answer", "degrees from the exercise's lists whose product tiles the fleet and whose "

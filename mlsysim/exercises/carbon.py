@@ -6,7 +6,7 @@ facility of the carbon catalogue.
 """
 from __future__ import annotations
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise
 
 SEQ_LEN, GLOBAL_BATCH, TP, PP = 8192, 1024, 8, 4
 #: The open design's targets (author-chosen).
@@ -86,8 +86,7 @@ def _clean(answer, MODEL="Llama3_70B", SYSTEM="DGX_H100", NODES=256, TOKENS=15e1
             break                                   # more nodes only cost more
     if answer is None:
         return Design(True, best_cost, best_cost, best, unit="USD")
-    if not isinstance(answer, dict) or set(answer) != {"nodes", "region"}:
-        raise InputError("answer", "a dict {'nodes': 256, 'region': 'france'}", answer)
+    design_answer(answer, ("nodes", "region"), "{'nodes': 256, 'region': 'france'}")
     nodes = answer["nodes"]
     if isinstance(nodes, bool) or nodes not in _node_choices():
         raise InputError("nodes", f"one of {', '.join(map(str, _node_choices()))} (data parallelism must divide "

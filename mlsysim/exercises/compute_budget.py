@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise
 
 
 @lru_cache(maxsize=64)
@@ -44,8 +44,9 @@ def _double_the_fleet(MODEL="Llama3_70B", SYSTEM="DGX_H100", NODES=256, SEQ_LEN=
     return days(MODEL, SYSTEM, 2 * NODES, SEQ_LEN, GLOBAL_BATCH, TOKENS)
 
 
-_FORMAT = ("a dict such as {'nodes': 256, 'tensor_parallel': 4, 'pipeline_parallel': 4, "
-           "'micro_batch_size': 1, 'virtual_stages': 4}")
+_EXAMPLE = ("{'nodes': 256, 'tensor_parallel': 4, 'pipeline_parallel': 4, 'micro_batch_size': 1, "
+            "'virtual_stages': 4}")
+_FORMAT = f"a dict such as {_EXAMPLE}"
 _NODE_CHOICES = (64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024)
 
 
@@ -70,7 +71,6 @@ def _evaluate(design, model, system, seq_len, global_batch, tokens):
                  wrong=lambda best: {**best, "nodes": 1024})
 def _cheapest(answer, MODEL="Llama3_70B", SYSTEM="DGX_H100", SEQ_LEN=8192, GLOBAL_BATCH=1024, TOKENS=15e12,
               DEADLINE_DAYS=90):
-    from mlsysim.errors import InputError
 
     best = None
     for nodes in _NODE_CHOICES:
@@ -85,8 +85,7 @@ def _cheapest(answer, MODEL="Llama3_70B", SYSTEM="DGX_H100", SEQ_LEN=8192, GLOBA
             best = (tco, design)
     if answer is None:
         return Design(True, best[0], best[0], best[1], unit="USD")
-    if not isinstance(answer, dict) or not {"nodes", "tensor_parallel", "pipeline_parallel"} <= set(answer):
-        raise InputError("answer", _FORMAT, answer)
+    design_answer(answer, ("nodes", "tensor_parallel", "pipeline_parallel"), _EXAMPLE, exact=False)
     d, tco, ok, reasons = _evaluate(answer, MODEL, SYSTEM, SEQ_LEN, GLOBAL_BATCH, TOKENS)
     if d > DEADLINE_DAYS:
         reasons.append(f"deadline: the run takes {d:.0f} days, more than {DEADLINE_DAYS}")

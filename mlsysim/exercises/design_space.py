@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
 
 HARDWARE = ("A100", "H100", "H200", "B200", "MI300X")
 #: The open design's deadline (author-chosen), days of wall-clock time.
@@ -83,18 +83,14 @@ def _cheapest_on_time(MODEL, TOKENS, REGION):
                       "one that fits.",
                  wrong=lambda best: {**best, "nodes": 512, "system": "DGX_H100"})
 def _on_time(answer, MODEL="Llama3_70B", TOKENS=15e12, REGION="us_average"):
-    from mlsysim.errors import InputError
 
     best, best_cost = _cheapest_on_time(MODEL, TOKENS, REGION)
     if answer is None:
         return Design(True, best_cost, best_cost, best, unit="USD")
     keys = set(best)
-    if not isinstance(answer, dict) or set(answer) != keys:
-        raise InputError("answer", f"a dict with the keys {', '.join(sorted(keys))}", answer)
-    if answer["system"] not in SYSTEMS:
-        raise InputError("system", f"one of {', '.join(SYSTEMS)}", answer["system"])
-    if answer["nodes"] not in NODE_COUNTS or isinstance(answer["nodes"], bool):
-        raise InputError("nodes", f"one of {', '.join(map(str, NODE_COUNTS))}", answer["nodes"])
+    design_answer(answer, sorted(keys), repr(best))
+    one_of(answer["system"], "system", SYSTEMS)
+    one_of(answer["nodes"], "nodes", NODE_COUNTS)
     run = _run(MODEL, TOKENS, REGION, answer)
     days = run.wall_clock_time.to("day").magnitude
     reasons = list(run.reasons)

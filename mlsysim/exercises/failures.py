@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise
 from mlsysim.physics.economics import SECONDS_PER_DAY
 
 #: The open design: at most this many GPUs, and at most this many GPU-days of wall-clock time.
@@ -65,8 +65,7 @@ def _evaluate_design(answer, MODEL, WRITE_TBPS, RESTART_MINUTES, TRAINING_DAYS, 
                                                             .checkpoint_interval.to("minute").magnitude, 1)}
     if answer is None:
         return Design(True, best_wall, best_wall, best, unit="days", summary="the best design found")
-    if not isinstance(answer, dict) or set(answer) != {"gpus", "interval_minutes"}:
-        raise InputError("answer", "a dict {'gpus': 24576, 'interval_minutes': 5}", answer)
+    design_answer(answer, ("gpus", "interval_minutes"), "{'gpus': 24576, 'interval_minutes': 5}")
     gpus, minutes = answer["gpus"], answer["interval_minutes"]
     if isinstance(gpus, bool) or not isinstance(gpus, (int, np.integer)) or not 8 <= gpus <= MAX_GPUS:
         raise InputError("gpus", f"a whole number of GPUs from 8 to {MAX_GPUS:,}", gpus)

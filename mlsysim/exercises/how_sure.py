@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
 
 #: The open design's rule (author-chosen): the targets must hold in at least this share of draws.
 MEET_SHARE = 0.9
@@ -85,7 +85,6 @@ def _p90(params: tuple, hardware: str, tp: int):
                  wrong=lambda best: {"hardware": "H200", "tensor_parallel": 8})
 def _robust(answer, MODEL="Llama3_70B", LOAD=1000.0, PROMPT_TOKENS=1024, OUTPUT_TOKENS=256, TTFT_SLO=2.0,
             TPOT_SLO=0.05):
-    from mlsysim.errors import InputError
 
     params = tuple(sorted(dict(MODEL=MODEL, LOAD=LOAD, PROMPT_TOKENS=PROMPT_TOKENS, OUTPUT_TOKENS=OUTPUT_TOKENS,
                                TTFT_SLO=TTFT_SLO, TPOT_SLO=TPOT_SLO).items()))
@@ -97,12 +96,9 @@ def _robust(answer, MODEL="Llama3_70B", LOAD=1000.0, PROMPT_TOKENS=1024, OUTPUT_
                 best, best_cost = {"hardware": hw, "tensor_parallel": tp}, cost
     if answer is None:
         return Design(True, best_cost, best_cost, best, unit="USD")
-    if not isinstance(answer, dict) or set(answer) != {"hardware", "tensor_parallel"}:
-        raise InputError("answer", "a dict {'hardware': 'H100', 'tensor_parallel': 4}", answer)
-    if answer["hardware"] not in DEVICES:
-        raise InputError("hardware", f"one of {', '.join(DEVICES)}", answer["hardware"])
-    if answer["tensor_parallel"] not in DEGREES or isinstance(answer["tensor_parallel"], bool):
-        raise InputError("tensor_parallel", f"one of {', '.join(map(str, DEGREES))}", answer["tensor_parallel"])
+    design_answer(answer, ("hardware", "tensor_parallel"), "{'hardware': 'H100', 'tensor_parallel': 4}")
+    one_of(answer["hardware"], "hardware", DEVICES)
+    one_of(answer["tensor_parallel"], "tensor_parallel", DEGREES)
     cost, share = _p90(params, answer["hardware"], int(answer["tensor_parallel"]))
     reasons = () if share >= MEET_SHARE else (f"the targets hold in {share:.0%} of the draws, below "
                                               f"{MEET_SHARE:.0%}",)

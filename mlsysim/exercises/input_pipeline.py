@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise
 
 #: NVIDIA's published mixed-precision ResNet-50 training rate on one V100 16GB [@nvidia2021rn50].
 V100_IMAGES_PER_S = 1200
@@ -57,8 +57,7 @@ def _cheapest_host(answer, IMAGES_PER_S=2470, CORES_PER_GPU=6, STORAGE_GBPS=1.0)
     best_cost = cores * PRICE_PER_CORE + gbps * PRICE_PER_GBPS
     if answer is None:
         return Design(True, best_cost, best_cost, best, unit="USD")
-    if not isinstance(answer, dict) or set(answer) != {"cpu_cores", "storage_gbps"}:
-        raise InputError("answer", "a dict {'cpu_cores': 12, 'storage_gbps': 0.5}", answer)
+    design_answer(answer, ("cpu_cores", "storage_gbps"), "{'cpu_cores': 12, 'storage_gbps': 0.5}")
     c, s = answer["cpu_cores"], answer["storage_gbps"]
     if isinstance(c, bool) or not isinstance(c, int) or c < 1:
         raise InputError("cpu_cores", "a whole number of cores, at least 1", c)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from mlsysim.errors import InputError
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
 
 
 def multi_head_twin(model="Llama2_70B"):
@@ -77,12 +76,10 @@ def _gpus(design, p):
 
 def _parse(answer):
     keys = ("tensor_parallel", "kv_precision", "max_sequences")
-    if not isinstance(answer, dict) or not set(keys) <= set(answer):
-        raise InputError("answer", "a dict with keys tensor_parallel, kv_precision and max_sequences",
-                         type(answer).__name__ if not isinstance(answer, dict) else f"keys {sorted(answer)}")
+    design_answer(answer, keys, "{'tensor_parallel': 4, 'kv_precision': 'fp16', 'max_sequences': 256}",
+                  exact=False)
     for key, options in zip(keys, (DESIGN_TP, DESIGN_KV, DESIGN_LIMITS)):
-        if answer[key] not in options:
-            raise InputError(key, f"one of {', '.join(map(str, options))}", answer[key])
+        one_of(answer[key], key, options)
     return {k: answer[k] for k in keys}
 
 

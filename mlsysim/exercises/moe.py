@@ -5,7 +5,7 @@ sequence on DGX H100 nodes, against a dense twin with as many parameters.
 """
 from __future__ import annotations
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise
 
 
 def dense_twin(model):
@@ -49,8 +49,9 @@ def _b200_share(MODEL="Mixtral_8x7B", SEQ_LEN=4096, NODES=2, GLOBAL_BATCH=256):
     return (r.expert_comm / r.step_time).to("").magnitude
 
 
-_FORMAT = ("a dict such as {'tensor_parallel': 2, 'pipeline_parallel': 2, 'expert_parallel': 4, "
-           "'micro_batch_size': 1, 'virtual_stages': 1}")
+_EXAMPLE = ("{'tensor_parallel': 2, 'pipeline_parallel': 2, 'expert_parallel': 4, 'micro_batch_size': 1, "
+            "'virtual_stages': 1}")
+_FORMAT = f"a dict such as {_EXAMPLE}"
 
 
 @design_exercise("moe/layout-32-gpus", minutes=25, points=4, tolerance=0.03, close=0.10,
@@ -62,7 +63,6 @@ _FORMAT = ("a dict such as {'tensor_parallel': 2, 'pipeline_parallel': 2, 'exper
                                      "expert_parallel": 4, "virtual_stages": 1})
 def _layout(answer, MODEL="Mixtral_8x7B", SEQ_LEN=4096, DESIGN_NODES=4, DESIGN_BATCH=512):
     from mlsysim import Fleet, TrainingModel
-    from mlsysim.errors import InputError
     from mlsysim.solvers.training.search import best_configuration
 
     fleet = Fleet.from_system("DGX_H100", DESIGN_NODES)
@@ -72,8 +72,7 @@ def _layout(answer, MODEL="Mixtral_8x7B", SEQ_LEN=4096, DESIGN_NODES=4, DESIGN_B
     chosen = {k: config[k] for k in keys}
     if answer is None:
         return Design(True, best_time, best_time, chosen, unit="s per step")
-    if not isinstance(answer, dict) or not {"tensor_parallel", "pipeline_parallel", "expert_parallel"} <= set(answer):
-        raise InputError("answer", _FORMAT, answer)
+    design_answer(answer, ("tensor_parallel", "pipeline_parallel", "expert_parallel"), _EXAMPLE, exact=False)
     mine = TrainingModel().solve(MODEL, fleet, SEQ_LEN, DESIGN_BATCH, answer.get("micro_batch_size", 1),
                                  answer["tensor_parallel"], answer["pipeline_parallel"],
                                  expert_parallel=answer["expert_parallel"],

@@ -7,7 +7,7 @@ UPPER_CASE keyword arguments are those parameters (see :mod:`mlsysim.exercises`)
 """
 from __future__ import annotations
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
 
 MODEL, GPU, PROMPT = "Llama3_8B", "H100", 1024
 KV_BATCH, KV_GAIN, KV_STEP = 16, 0.10, 256
@@ -127,7 +127,6 @@ def fleet_gpus(precision, tensor_parallel, load, model=BIG_MODEL, hardware=GPU, 
                  wrong=lambda best: {"precision": "fp16", "tensor_parallel": 8})
 def _fewest_gpus(answer, LOAD_QPS=LOAD_QPS, BIG_MODEL=BIG_MODEL, GPU=GPU, PROMPT=PROMPT, OUTPUT=OUTPUT,
                  TTFT_SLO=TTFT_SLO, TPOT_SLO=TPOT_SLO):
-    from mlsysim.errors import InputError
 
     args = dict(model=BIG_MODEL, hardware=GPU, prompt=PROMPT, output=OUTPUT, ttft_slo=TTFT_SLO, tpot_slo=TPOT_SLO)
     options = {(p, tp): fleet_gpus(p, tp, LOAD_QPS, **args) for p in DESIGN_PRECISIONS for tp in DESIGN_TP}
@@ -137,13 +136,9 @@ def _fewest_gpus(answer, LOAD_QPS=LOAD_QPS, BIG_MODEL=BIG_MODEL, GPU=GPU, PROMPT
     best_design = {"precision": best_key[0], "tensor_parallel": best_key[1]}
     if answer is None:
         return Design(True, best, best, best_design, unit="GPUs")
-    if not isinstance(answer, dict) or set(answer) != {"precision", "tensor_parallel"}:
-        raise InputError("answer", "a dict with the keys 'precision' and 'tensor_parallel'", answer)
-    key = (answer["precision"], answer["tensor_parallel"])
-    if key[0] not in DESIGN_PRECISIONS:
-        raise InputError("precision", f"one of {', '.join(DESIGN_PRECISIONS)}", key[0])
-    if key[1] not in DESIGN_TP:
-        raise InputError("tensor_parallel", f"one of {', '.join(map(str, DESIGN_TP))}", key[1])
+    design_answer(answer, ("precision", "tensor_parallel"), "{'precision': 'fp8', 'tensor_parallel': 2}")
+    key = (one_of(answer["precision"], "precision", DESIGN_PRECISIONS),
+           one_of(answer["tensor_parallel"], "tensor_parallel", DESIGN_TP))
     gpus, replicas, reasons = options[key]
     if gpus is None:
         return Design(False, float("inf"), best, best_design, reasons, unit="GPUs")

@@ -6,8 +6,7 @@ GPUs, prompts of 1,024 tokens, 100 reasoning tokens per step, 1,000 queries/s, a
 """
 from __future__ import annotations
 
-from mlsysim.errors import InputError
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
 
 DEFAULTS = dict(MODEL="Llama3_405B", GPU="H100", PRECISION="fp8", TP=8, PROMPT=1024, TOKENS_PER_STEP=100,
                 LOAD_QPS=1000, TTFT_SLO=2.0, TPOT_SLO=0.060)
@@ -70,19 +69,11 @@ def _design_bill(design, params):
 
 
 def _parse(answer):
-    if not isinstance(answer, dict):
-        raise InputError("answer", "a dict {'hardware': ..., 'precision': ..., 'tensor_parallel': ...}",
-                         type(answer).__name__)
-    missing = {"hardware", "precision", "tensor_parallel"} - set(answer)
-    if missing:
-        raise InputError("answer", "a dict with keys hardware, precision and tensor_parallel",
-                         f"a dict without {', '.join(sorted(missing))}")
-    if answer["hardware"] not in DESIGN_HARDWARE:
-        raise InputError("hardware", f"one of {', '.join(DESIGN_HARDWARE)}", answer["hardware"])
-    if answer["precision"] not in DESIGN_PRECISIONS:
-        raise InputError("precision", f"one of {', '.join(DESIGN_PRECISIONS)}", answer["precision"])
-    if answer["tensor_parallel"] not in DESIGN_TP:
-        raise InputError("tensor_parallel", f"one of {', '.join(map(str, DESIGN_TP))}", answer["tensor_parallel"])
+    design_answer(answer, ("hardware", "precision", "tensor_parallel"),
+                  "{'hardware': 'H100', 'precision': 'fp8', 'tensor_parallel': 8}", exact=False)
+    one_of(answer["hardware"], "hardware", DESIGN_HARDWARE)
+    one_of(answer["precision"], "precision", DESIGN_PRECISIONS)
+    one_of(answer["tensor_parallel"], "tensor_parallel", DESIGN_TP)
     return dict(answer)
 
 

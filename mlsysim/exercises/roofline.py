@@ -7,7 +7,7 @@ latency budget. The UPPER_CASE keyword arguments are those parameters (see
 """
 from __future__ import annotations
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise
 
 MODEL, GPU, CONTEXT, OPERATOR = "Llama3_8B", "H100", 4096, "MLP gate+up"
 #: The devices of the chapter's ridge table, which the design exercise chooses from.
@@ -109,8 +109,8 @@ def _cnn_answer(answer, devices):
     from mlsysim.errors import InputError
     from mlsysim.specs.resolve import resolve_hardware
 
-    if not isinstance(answer, dict) or set(answer) != {"hardware", "precision", "batch_size"}:
-        raise InputError("answer", "a dict with the keys 'hardware', 'precision' and 'batch_size'", answer)
+    design_answer(answer, ("hardware", "precision", "batch_size"),
+                  "{'hardware': 'T4', 'precision': 'int8', 'batch_size': 64}")
     hw = resolve_hardware(answer["hardware"])
     if hw.key not in devices:
         raise InputError("hardware", f"one of the chapter's devices ({', '.join(devices)})", answer["hardware"])

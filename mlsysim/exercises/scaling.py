@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise
 
 
 def best(model, system, gpus, seq_len, batch, node=None):
@@ -45,8 +45,8 @@ def _half_the_nics(MODEL="Llama3_70B", SYSTEM="DGX_H100", SEQ_LEN=8192, GLOBAL_B
     return r.data_parallel_comm.to("s").magnitude
 
 
-_FORMAT = ("a dict such as {'tensor_parallel': 8, 'pipeline_parallel': 4, 'micro_batch_size': 1, "
-           "'virtual_stages': 2} (data_parallel follows)")
+_EXAMPLE = "{'tensor_parallel': 8, 'pipeline_parallel': 4, 'micro_batch_size': 1, 'virtual_stages': 2}"
+_FORMAT = f"a dict such as {_EXAMPLE} (data_parallel follows)"
 
 
 @design_exercise("scaling/layout-405b", minutes=25, points=4, tolerance=0.03, close=0.10,
@@ -59,7 +59,6 @@ _FORMAT = ("a dict such as {'tensor_parallel': 8, 'pipeline_parallel': 4, 'micro
 def _best_layout(answer, BIG_MODEL="Llama3_405B", SYSTEM="DGX_H100", SEQ_LEN=8192, DESIGN_BATCH=2048,
                  DESIGN_GPUS=4096):
     from mlsysim import TrainingModel
-    from mlsysim.errors import InputError
 
     MODEL, GLOBAL_BATCH = BIG_MODEL, DESIGN_BATCH
     config, r, i, fleet = best(MODEL, SYSTEM, DESIGN_GPUS, SEQ_LEN, GLOBAL_BATCH)
@@ -68,8 +67,7 @@ def _best_layout(answer, BIG_MODEL="Llama3_405B", SYSTEM="DGX_H100", SEQ_LEN=819
     chosen = {k: config[k] for k in keys}
     if answer is None:
         return Design(True, best_time, best_time, chosen, unit="s per step")
-    if not isinstance(answer, dict) or not {"tensor_parallel", "pipeline_parallel"} <= set(answer):
-        raise InputError("answer", _FORMAT, answer)
+    design_answer(answer, ("tensor_parallel", "pipeline_parallel"), _EXAMPLE, exact=False)
     mine = TrainingModel().solve(MODEL, fleet, SEQ_LEN, GLOBAL_BATCH, answer.get("micro_batch_size", 1),
                                  answer["tensor_parallel"], answer["pipeline_parallel"],
                                  virtual_stages=answer.get("virtual_stages", 1))

@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from mlsysim.errors import InputError
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
 
 
 @exercise("two-phases/longer-prompt-ttft", kind="predict", minutes=10, points=2,
@@ -67,14 +66,10 @@ def _gpus(design, params):
 
 
 def _parse(answer):
-    keys = {"precision", "tensor_parallel", "token_budget"}
-    if not isinstance(answer, dict) or not keys <= set(answer):
-        raise InputError("answer", "a dict with keys precision, tensor_parallel and token_budget",
-                         type(answer).__name__ if not isinstance(answer, dict) else f"keys {sorted(answer)}")
-    for key, options in (("precision", DESIGN_PRECISIONS), ("tensor_parallel", DESIGN_TP),
-                         ("token_budget", DESIGN_BUDGETS)):
-        if answer[key] not in options:
-            raise InputError(key, f"one of {', '.join(map(str, options))}", answer[key])
+    keys = ("precision", "tensor_parallel", "token_budget")
+    design_answer(answer, keys, "{'precision': 'fp16', 'tensor_parallel': 2, 'token_budget': 2048}", exact=False)
+    for key, options in zip(keys, (DESIGN_PRECISIONS, DESIGN_TP, DESIGN_BUDGETS)):
+        one_of(answer[key], key, options)
     return {k: answer[k] for k in keys}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from mlsysim.exercises import Design, design_exercise, exercise
+from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
 
 #: The open design's target (author-chosen): tokens/s each user sees.
 SPEED_TARGET = 200.0
@@ -102,10 +102,9 @@ def _fast(answer, SEQ_LEN=2048, WAFER="WSE3"):
     best, best_cost = _best(SEQ_LEN, WAFER)
     if answer is None:
         return Design(True, best_cost, best_cost, best, unit="USD per million tokens")
-    if not isinstance(answer, dict) or set(answer) != {"precision", "systems", "batch_size"}:
-        raise InputError("answer", "a dict {'precision': 'fp16', 'systems': 4, 'batch_size': 16}", answer)
-    if answer["precision"] not in PRECISIONS:
-        raise InputError("precision", f"one of {', '.join(PRECISIONS)}", answer["precision"])
+    design_answer(answer, ("precision", "systems", "batch_size"),
+                  "{'precision': 'fp16', 'systems': 4, 'batch_size': 16}")
+    one_of(answer["precision"], "precision", PRECISIONS)
     for name, top in (("systems", max(SYSTEM_CHOICES)), ("batch_size", 4096)):
         value = answer[name]
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
