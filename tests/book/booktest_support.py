@@ -36,10 +36,16 @@ Read [the sample](tutorials/sample.qmd), starting at @sec-question.
 
 
 def booktools(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run `python -m booktools --root <root> ...` the way a user would."""
+    """Run `python -m booktools --root <root> ...` the way a user would (from the book's folder).
+
+    Under mutation testing (mutmut sets MUTANT_UNDER_TEST) the command runs from the mutants'
+    folder instead: mutmut's code in the child process reads its settings from there."""
+    import os
+
+    cwd = os.getcwd() if "MUTANT_UNDER_TEST" in os.environ else root
     return subprocess.run([sys.executable, "-m", "booktools", "--root", str(root), *args],
-                          capture_output=True, text=True, cwd=root,
-                          env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+                          capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def replace_in(path: Path, old: str, new: str) -> None:
