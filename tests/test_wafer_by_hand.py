@@ -174,3 +174,58 @@ def test_streamed_needs_the_external_bandwidth():
     _raises("parameter 'hardware': expected a wafer-scale device that states its external_bandwidth, got 'WSE3_noio'",
             "Llama3_8B", no_io, mode="streamed")
     assert W.solve("Llama3_8B", no_io).feasible is True        # resident mode does not need it
+
+
+def test_resident_bottleneck_near_the_tie():
+    # no fixed costs; decode at 2,048 tokens of context. Attention's KV read (131,072 B / 21e15 per token)
+    # always outweighs its math (524,288 FLOPs / 125e15 per token), so the batch decides:
+    # batch 6: compute 2 N x 6 / P + 524,288 x 6 x 2,048 / P = 770.9 + 51.5 = 822.4 ns
+    #          memory W / 21e15 + 6 x 2,048 x 131,072 / 21e15 = 764.8 + 76.7 = 841.5 ns: memory
+    # batch 7: compute 899.4 + 60.1 = 959.5 ns, memory 764.8 + 89.5 = 854.3 ns: compute
+    bare = CAL.with_(kernel_overhead=0.0, allreduce_latency=0.0)
+    assert W.solve("Llama3_8B", "WSE3", 2048, 6, calibration=bare).decode_bottleneck == "memory"
+    assert W.solve("Llama3_8B", "WSE3", 2048, 7, calibration=bare).decode_bottleneck == "compute"
+
+
+def test_resident_hops_count_as_fixed_costs():
+    # three wafers, two hops a token; a hop is 0.3 us + 8,192 / (150e9 x 0.5) = 0.409 us:
+    # two hops 0.818 us > memory 764.8 + 12.8 = 777.6 ns > compute 128.5 + 8.6 ns: fixed costs
+    hops = CAL.with_(kernel_overhead=0.0, allreduce_latency=0.3e-6)
+    assert W.solve("Llama3_8B", "WSE3", 2048, 1, systems=3, calibration=hops).decode_bottleneck == "fixed costs"
+    # one hop (two wafers) without latency: 0.109 us < 777.6 ns: memory
+    bare = CAL.with_(kernel_overhead=0.0, allreduce_latency=0.0)
+    assert W.solve("Llama3_8B", "WSE3", 2048, 1, systems=2, calibration=bare).decode_bottleneck == "memory"
+
+
+def test_streamed_prefill_of_a_million_tokens_by_hand():
+    # batch 500,000 of 2-token prompts = 1e6 tokens, compute at half efficiency (62.5e15 FLOP/s), KV at a quarter:
+    # per layer max(501,891,328 / 150e9 = 3.346 ms, 2 N x 1e6 / 32 / 62.5e15 = 8.03 ms): the math binds,
+    # 32 layers 256.97 ms; attention math 524,288 x 1e6 x 1.5 / 62.5e15 = 12.6 us < its KV
+    # 131,072 x 1e6 / (21e15 x 0.25) = 24.97 us; + 3.2 us fixed + 32 us prefill overhead
+    cal = CAL.with_(compute_efficiency=0.5, attention_efficiency=0.25)
+    r = W.solve("Llama3_8B", "WSE3", 2, 500_000, mode="streamed", calibration=cal)
+    ttft = 2 * N * 1e6 / (PEAK * 0.5) + KV * 1e6 / (SRAM_BW * 0.25) + FIXED + 32e-6
+    assert r.ttft.to("s").m == pytest.approx(ttft, rel=1e-12)
+
+
+def test_streamed_bottleneck_uses_the_achieved_compute():
+    # decode of b sequences at 1 token: math 2 N b / (125e15 x 0.5) against streaming 32 x 3.346 ms = 107.07 ms:
+    # b = 400,000: 102.8 ms, the weights bind; b = 450,000: 115.6 ms, the math binds
+    cal = CAL.with_(compute_efficiency=0.5, kernel_overhead=0.0, allreduce_latency=0.0)
+    assert W.solve("Llama3_8B", "WSE3", 1, 400_000, mode="streamed", calibration=cal).decode_bottleneck \
+        == "weight streaming (I/O)"
+    assert W.solve("Llama3_8B", "WSE3", 1, 450_000, mode="streamed", calibration=cal).decode_bottleneck == "compute"
+    # at full efficiency, b = 800,000 (102.8 ms) is still bound by the weights
+    bare = CAL.with_(kernel_overhead=0.0, allreduce_latency=0.0)
+    assert W.solve("Llama3_8B", "WSE3", 1, 800_000, mode="streamed", calibration=bare).decode_bottleneck \
+        == "weight streaming (I/O)"
+
+
+def test_kv_precision_and_mixture_of_experts():
+    # an int8 cache halves the KV bytes: 2,048 x 65,536 = 134,217,728 B
+    r = W.solve("Llama3_8B", kv_precision="int8")
+    assert r.kv_cache_size.to("byte").m == pytest.approx(134_217_728)
+    # Mixtral streams the experts a batch touches; it must run in either mode
+    for mode in ("resident", "streamed"):
+        m = W.solve("Mixtral_8x7B", mode=mode, systems=4)
+        assert m.itl.to("s").m > 0 and m.weights_size.to("byte").m == pytest.approx(46_702_792_704 * 2)
