@@ -229,3 +229,32 @@ def test_kv_precision_and_mixture_of_experts():
     for mode in ("resident", "streamed"):
         m = W.solve("Mixtral_8x7B", mode=mode, systems=4)
         assert m.itl.to("s").m > 0 and m.weights_size.to("byte").m == pytest.approx(46_702_792_704 * 2)
+
+
+def test_fields_inputs_and_sweeps_as_a_reader_sees_them():
+    r = W.solve("Llama3_8B", "WSE3", 2048, 1, systems=2)
+    d = r.to_dict()
+    assert d["mode"] == "resident" and d["systems"] == 2 and d["decode_bottleneck"] == r.decode_bottleneck
+    assert r.inputs["model"].key == "Llama3_8B" and r.inputs["hardware"].key == "WSE3"
+    assert isinstance(r.decode_bottleneck, str)
+    # a sweep gives one bottleneck per point
+    bare = CAL.with_(kernel_overhead=0.0, allreduce_latency=0.0)
+    swept = W.solve("Llama3_8B", "WSE3", 2048, np.array([6, 7]), calibration=bare)
+    assert list(swept.decode_bottleneck) == ["memory", "compute"]
+
+
+def test_sram_exactly_full_fits():
+    # usable fraction chosen so that 44e9 x f = 16,060,522,496 + 2,048 x 131,072 = 16,328,957,952 B exactly
+    f = 16_328_957_952 / 44e9
+    assert 44e9 * f == 16_328_957_952
+    r = W.solve("Llama3_8B", calibration=DEFAULT.with_(usable_memory_fraction=f))
+    assert r.sram_required.to("byte").m == r.sram_usable.to("byte").m and r.feasible is True
+
+
+def test_systems_needed_counts_the_kv_cache():
+    # 70B at 8,192 tokens x 20: KV 327,680 x 8,192 x 20 = 53,687,091,200 B; with the weights 194.8 GB,
+    # ceil(194.79 / 39.6) = 5 systems (the weights alone would need ceil(3.56) = 4)
+    r = W.solve("Llama3_70B", seq_len=8192, batch_size=20)
+    assert r.reasons[0].startswith("memory (resident): a system must keep its layers' weights and KV cache in SRAM, "
+                                   "194.8 GB;")
+    assert "hold them across 5 or more systems" in r.reasons[0]
