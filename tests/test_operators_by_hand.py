@@ -245,3 +245,46 @@ def test_error_messages_name_the_parameter_and_what_was_expected():
             "parameter 'operator': expected one of LayerNorm, QKV projection, attention scores, softmax, "
             "attention values, output projection, MLP up, GELU, MLP down, residual add, got 'nope'") + "$"):
         r["nope"]
+
+
+def test_rounded_roofline_uses_the_calibrated_exponent():
+    # p = 2: QKV of the 4-token block: t_c = 14,155,776 / 989.4e12 = 14.3074 ns, t_m = 3,563,520 / 3.35e12 =
+    # 1,063.737 ns; t = sqrt(t_c^2 + t_m^2) = 1,063.833 ns (the max would be 1,063.737 ns)
+    r = SOLVE("BERT_Base", "H100", seq_len=4, calibration=IDEAL.with_(roofline_exponent=2))
+    t_c, t_m = 14_155_776 / 989.4e12, 3_563_520 / 3.35e12
+    assert r["QKV projection"].latency.to("s").magnitude == pytest.approx(math.hypot(t_c, t_m), rel=1e-12)
+
+
+def test_each_operator_is_a_result_of_its_own():
+    o = bert4()["MLP up"]
+    assert o.feasible is True
+    assert o.inputs["model"].key == "BERT_Base" and o.inputs["hardware"].key == "H100"
+    assert repr(o).splitlines()[0] == "Operator: BERT_Base on H100"
+
+
+def test_the_html_shows_the_header_once():
+    r = bert4()
+    header = "Operators: BERT_Base on H100 (batch_size=1, seq_len=4, precision=fp16, kv_precision=fp16)"
+    assert r._repr_html_().count(header) == 1
+
+
+def test_whole_model_exactly_filling_memory_fits():
+    # BERT-Base, 512 tokens: 109,482,240 x 2 + 2 x 12 x 12 x 64 x 2 x 512 = 218,964,480 + 18,874,368
+    # = 237,838,848 B; a usable fraction that makes the usable memory exactly that
+    f = 237_838_848 / 85_520_809_984
+    assert 85_520_809_984 * f == 237_838_848
+    assert SOLVE("BERT_Base", "H100", calibration=DEFAULT.with_(usable_memory_fraction=f)).feasible is True
+    assert SOLVE("BERT_Base", "H100", calibration=DEFAULT.with_(usable_memory_fraction=f * (1 - 1e-9))).feasible is False
+
+
+def test_kv_precision_is_named_when_wrong():
+    with pytest.raises(InputError, match="^parameter 'kv_precision': expected one of"):
+        SOLVE("Llama3_8B", "H100", kv_precision=16)
+
+
+def test_mlp_width_defaults_to_four_times_the_model_width():
+    # toy without ffn_dim, gated (457 parameters): f = 4 x 4 = 16, one token: gate+up 2 x 1 x 32 x 4 = 256 FLOPs,
+    # down 2 x 1 x 4 x 16 = 128 FLOPs
+    r = SOLVE(_toy(457, None), "H100")
+    assert r["MLP gate+up"].flops.to("flop").magnitude == 256
+    assert r["MLP down"].flops.to("flop").magnitude == 128
