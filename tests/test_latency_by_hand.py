@@ -126,3 +126,36 @@ def test_balance_prompt_takes_scalars(name):
             f"parameter '{name}': expected a single number (only output_tokens may be an array here), "
             "got 'an array of shape (2,)'") + "$"):
         L.balance_prompt("Llama3_8B", "H100", 2, **{name: np.array([1, 2])})
+
+
+def test_kv_precision_and_inputs():
+    # an int8 cache: W + 1,027 x 65,536 = 16,060,522,496 + 67,305,472 = 16,127,827,968 B at the last token
+    r = L.solve("Llama3_8B", "H100", 1024, 3, kv_precision="int8", calibration=IDEAL)
+    assert r.total_memory_required.to("byte").m == pytest.approx(16_127_827_968)
+    assert r.inputs["kv_precision"] == "int8"
+    assert r.inputs["model"].key == "Llama3_8B" and r.inputs["hardware"].key == "H100"
+
+
+def test_tpot_target_alone_is_checked():
+    r = L.solve("Llama3_8B", "H100", 1024, 3, tpot_slo=1e-3, calibration=IDEAL)
+    # TPOT 4.83 ms against 1 ms
+    assert not r.feasible and r.reasons == ("latency: TPOT of 5 ms exceeds the 1 ms target",)
+
+
+def test_slo_message_numbers_by_hand():
+    # batch 64 of 1,024-token prompts: 2 N x 65,536 / P + 524,288 x 65,536 x 512.5 / P = 1,081.6 ms
+    ttft = 2 * N * 65536 / P + A * 65536 * 512.5 / P
+    assert round(ttft * 1e3) == 1082
+    r = L.solve("Llama3_8B", "H100", 1024, 3, batch_size=64, ttft_slo=1.5e-3, calibration=IDEAL)
+    assert r.reasons == ("latency: TTFT of 1,082 ms exceeds the 2 ms target",)
+    r = L.solve("Llama3_8B", "H100", 1024, 3, batch_size=64, ttft_slo=0.5, calibration=IDEAL)
+    assert r.reasons == ("latency: TTFT of 1,082 ms exceeds the 500 ms target",)
+    r = L.solve("Llama3_8B", "H100", 1024, 3, batch_size=64, ttft_slo=1.0, calibration=IDEAL)
+    assert r.reasons == ("latency: TTFT of 1,082 ms exceeds the 1,000 ms target",)
+
+
+def test_balance_prompt_range_is_at_least_one_token():
+    # 8,192 output tokens leave no context for a prompt: the range is the single prompt of 1 token
+    r = L.balance_prompt("Llama3_8B", "H100", 8192, calibration=IDEAL)
+    assert r.prompt_tokens.to("token").m == 1 and not r.feasible
+    assert r.reasons[-1] == "balance: no prompt up to 1 tokens makes the prefill as long as the decode"
