@@ -159,3 +159,16 @@ def test_balance_prompt_range_is_at_least_one_token():
     r = L.balance_prompt("Llama3_8B", "H100", 8192, calibration=IDEAL)
     assert r.prompt_tokens.to("token").m == 1 and not r.feasible
     assert r.reasons[-1] == "balance: no prompt up to 1 tokens makes the prefill as long as the decode"
+
+
+def test_one_token_prompt_balances_one_decode_step_with_the_prefill_overhead():
+    # the default calibration charges a prefill pass 32 x 75 us = 2.4 ms that a decode step does not pay,
+    # and one decode step (n = 2) is otherwise the same pass over the weights: the shortest prompt, 1, balances
+    r = L.balance_prompt("Llama3_8B", "H100", 2)
+    assert r.prompt_tokens.to("token").m == 1 and r.feasible
+
+
+def test_unbalanced_result_keeps_its_inputs():
+    r = L.balance_prompt("Llama3_8B", "H100", 2, max_prompt=147, calibration=IDEAL)
+    assert repr(r).splitlines()[0] == ("Request latency: Llama3_8B on H100 (precision=fp16, kv_precision=fp16, "
+                                       "output_tokens=2, batch_size=1, tensor_parallel=1)")
