@@ -150,3 +150,48 @@ def test_batching_model_llm_inputs_shown():
     assert r.inputs["prompt_tokens"] == 512 and r.inputs["output_tokens"] == 256
     assert r.inputs["precision"] == "fp16" and r.inputs["tensor_parallel"] == 1
     assert isinstance(r.mean_batch, float) and r.mean_batch == 4.0
+
+
+def test_llm_service_times_by_hand():
+    import math as _m
+
+    from mlsysim.calibration import DEFAULT
+    from mlsysim.solvers.batching import ServiceTimes
+
+    ideal = DEFAULT.with_(compute_efficiency=1, memory_efficiency=1, attention_efficiency=1, kernel_overhead=0,
+                          allreduce_latency=0, prefill_overhead_per_layer=0, roofline_exponent=_m.inf)
+    svc = ServiceTimes("Llama3_8B", "H100", prompt_tokens=512, output_tokens=256, calibration=ideal)
+    # a decode step of one sequence at the mean context 512 + 255 / 2 = 639.5 tokens: weights
+    # 16,060,522,496 / 3.35e12 plus its KV 639.5 x 131,072 / 3.35e12 (both above the math)
+    step = 16_060_522_496 / 3.35e12 + 639.5 * 131_072 / 3.35e12
+    assert svc.step_time(1) == pytest.approx(step, rel=1e-12)
+    # a batch of one: prefill of 512 tokens (2 N x 512 / P = 8.31 ms > 4.79 ms of weights; attention
+    # 524,288 x 512 x 256.5 / P) plus 256 steps
+    prefill = 2 * 8_030_261_248 * 512 / 989.4e12 + 524_288 * 512 * 256.5 / 989.4e12
+    assert svc.batch_time(1) == pytest.approx(prefill + 256 * step, rel=1e-12)
+
+
+def test_scalar_fields_are_plain_numbers():
+    r = BatchingModel().solve("Llama3_8B", "H100", 1.0, 4)
+    assert repr(r.mean_batch) == "4.0" and type(r.utilization.magnitude) is float
+
+
+def test_optimizer_limit_of_exactly_one_request():
+    # 300,512 tokens a request: 300,512 x 131,072 = 39,388,708,864 B; floor(60,908,206,489.6 / that) = 1
+    plan = OPT.solve("Llama3_8B", "H100", 1e6, 10.0, output_tokens=300_000)
+    np.testing.assert_array_equal(plan.candidates.inputs["batch_size"], [1.0])
+    assert plan.candidates.inputs["output_tokens"] == 300_000
+
+
+def test_optimizer_passes_the_policy_and_names_its_inputs():
+    with pytest.raises(InputError, match="^parameter 'policy'"):
+        OPT.solve("ResNet50", "H100", 10.0, 1.0, batch_sizes=[1], policy="continuous")
+    plan = OPT.solve("ResNet50", "H100", 10.0, 1.0, batch_sizes=[1])
+    assert plan.inputs["model"].key == "ResNet50" and plan.inputs["hardware"].key == "H100"
+
+
+def test_optimizer_reason_states_the_lowest_p99_in_ms():
+    plan = OPT.solve("Llama3_8B", "H100", 1.0, 0.001)
+    lowest_ms = plan.latency_p99.to("ms").magnitude
+    assert lowest_ms > 1000                     # seconds of decode: the number is in ms, not s
+    assert f"the lowest p99 is {lowest_ms:,.4g} ms" in plan.reasons[0]

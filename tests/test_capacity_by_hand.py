@@ -93,3 +93,32 @@ def test_messages():
             C.solve("Llama3_8B", "H100", 1000, **{name: 16.5})
     with pytest.raises(InputError, match="^parameter 'context_lengths': expected an integer"):
         C.solve("Llama3_8B", "H100", 1000.5)
+
+
+def test_a_length_distribution_against_a_block_size_sweep():
+    # requests of 1,000 and 3,000 tokens; 16-token blocks reserve 1,008 and 3,008 (mean 2,008),
+    # 32-token blocks 1,024 and 3,008 (mean 2,016); x 131,072 B
+    r = C.solve("Llama3_8B", "H100", np.array([1000, 3000]), block_size=np.array([16, 32]))
+    np.testing.assert_allclose(r.reserved_bytes_per_sequence.to("byte").m, [2008 * 131_072, 2016 * 131_072])
+    # the mean used is 2,000 tokens x 131,072 = 262,144,000 B
+    assert r.kv_bytes_per_sequence.to("byte").m == pytest.approx(262_144_000)
+    # floor(60,908,206,489.6 / 263,192,576) = 231 and floor(/ 264,241,152) = 230
+    np.testing.assert_array_equal(r.max_sequences, [231, 230])
+    assert r.max_sequences.dtype.kind == "i"
+
+
+def test_fields_and_inputs_as_a_reader_sees_them():
+    r = C.solve("Llama3_8B", "H100", 1000)
+    assert r.kv_bytes_per_sequence.to("byte").m == pytest.approx(131_072_000)      # 1,000 x 131,072
+    assert r.to_dict()["allocation"] == "paged"
+    assert r.inputs["model"].key == "Llama3_8B" and r.inputs["hardware"].key == "H100"
+
+
+def test_weights_exactly_filling_the_usable_memory_leave_no_room():
+    # a usable fraction that makes the usable memory exactly the 16,060,522,496 B of weights
+    from mlsysim.calibration import DEFAULT
+
+    f = 16_060_522_496 / 85_520_809_984
+    assert 85_520_809_984 * f == 16_060_522_496
+    r = C.solve("Llama3_8B", "H100", 1000, calibration=DEFAULT.with_(usable_memory_fraction=f))
+    assert r.reasons == ("memory: weights of 16 GB do not fit the 16 GB usable on 1 x H100",)
