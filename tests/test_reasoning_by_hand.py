@@ -70,3 +70,18 @@ def test_token_counts_take_tokens(name):
     kwargs[name] = Q_(5, "s")
     with pytest.raises(InputError, match=f"^parameter '{name}': expected .*token"):
         R.solve("Llama3_8B", "H100", **kwargs)
+
+
+def test_kv_precision_inputs_and_reasons():
+    # an int8 cache: W + 1,030 x 65,536 = 16,060,522,496 + 67,502,080 = 16,128,024,576 B at the last token
+    r = R.solve("Llama3_8B", "H100", 2, 1024, tokens_per_step=3, kv_precision="int8", calibration=IDEAL)
+    assert r.total_memory_required.to("byte").m == pytest.approx(16_128_024_576)
+    assert r.inputs["model"].key == "Llama3_8B" and r.inputs["hardware"].key == "H100"
+    # Llama-3-70B's 141 GB of fp16 weights do not fit one H100: infeasible, and the reason says memory
+    big = R.solve("Llama3_70B", "H100", 2, 1024)
+    assert not big.feasible and big.reasons and big.reasons[0].startswith("memory")
+
+
+def test_swept_tokens_are_numbers():
+    swept = R.solve("Llama3_8B", "H100", np.array([1, 2]), 1000, tokens_per_step=10)
+    assert swept.tokens_generated.to("token").m.dtype.kind in "iuf"

@@ -40,3 +40,13 @@ def test_header_shows_every_input():
         "pipeline_parallel=2, data_parallel=2, expert_parallel=1, zero_stage=1, recompute=selective, "
         "sequence_parallel=yes, flash_attention=no, precision=bf16, optimizer=adam)")
     assert r.inputs["precision"] == "bf16"
+
+
+def test_header_of_the_defaults():
+    r = M.solve("Llama3_8B", "H100", 2048)
+    assert repr(r).splitlines()[0] == (
+        "Training memory per device: Llama3_8B on H100 (seq_len=2,048, micro_batch_size=1, tensor_parallel=1, "
+        "pipeline_parallel=1, data_parallel=1, expert_parallel=1, zero_stage=0, recompute=none, "
+        "sequence_parallel=no, flash_attention=yes, precision=bf16, optimizer=adam)")
+    # unsharded, 8B parameters with Adam need 137.4 GB: more than one H100
+    assert r.inputs["model"].key == "Llama3_8B" and r.feasible is False
