@@ -67,3 +67,10 @@ def test_messages():
     for name in ("compute_flops", "parameters", "tokens"):
         with pytest.raises(InputError, match=f"^parameter '{name}'"):
             BUDGET.solve(**{name: -1.0})
+
+
+def test_header_names_what_was_given():
+    r = BUDGET.solve(compute_flops=6e21, parameters=1e10)
+    assert repr(r).splitlines()[0] == "Compute budget (compute_flops=6e+21, parameters=10,000,000,000)"
+    assert r.inputs == {"compute_flops": 6e21, "parameters": 1e10}
+    assert BUDGET.solve(tokens=1e11).inputs == {"tokens": 1e11}
