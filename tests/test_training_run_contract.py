@@ -44,3 +44,16 @@ def test_messages(small_fleet):
         T.solve("Llama3_8B", small_fleet, 4096, 64)
     with pytest.raises(InputError, match="^parameter 'model': expected a ModelSpec"):
         T.solve(42, small_fleet, 4096, 64, write_bandwidth=1e10)
+
+
+def test_water_when_the_facility_and_region_publish_it(small_fleet):
+    # Microsoft US: PUE 1.17 and 0.55 L on site per kWh of IT energy; the US grid: 3.14 L per kWh generated.
+    # water = E / 1.17 x 0.55 + E x 3.14 for E kWh at the facility
+    r = T.solve("Llama3_8B", small_fleet, 4096, 64, tokens=1e9, write_bandwidth=10e9, region="us_average",
+                facility="microsoft_us")
+    e = r.energy_kwh
+    assert r.water_liters == pytest.approx(e / 1.17 * 0.55 + e * 3.14, rel=1e-9)
+    assert r.to_dict()["water_liters"] == pytest.approx(r.water_liters)
+    # the world grid publishes no water figure: no water field
+    assert "water_liters" not in T.solve("Llama3_8B", small_fleet, 4096, 64, tokens=1e9,
+                                         write_bandwidth=10e9).to_dict()
