@@ -74,3 +74,5 @@ def test_header_names_what_was_given():
     assert repr(r).splitlines()[0] == "Compute budget (compute_flops=6e+21, parameters=10,000,000,000)"
     assert r.inputs == {"compute_flops": 6e21, "parameters": 1e10}
     assert BUDGET.solve(tokens=1e11).inputs == {"tokens": 1e11}
+    # a budget is always a valid plan
+    assert r.feasible is True and r.reasons == ()
