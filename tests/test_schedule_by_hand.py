@@ -86,3 +86,18 @@ def test_token_budget_word_is_checked(prefill):
     with pytest.raises(InputError, match="^" + re.escape(
             "parameter 'token_budget': expected a number of tokens or 'tuned', got 'auto'") + "$"):
         FLEET.solve("Llama3_8B", "H100", 10, prefill=prefill, token_budget="auto")
+
+
+def test_prefill_pool_values_take_the_shape_and_type_of_the_load():
+    pool = _PrefillPool(_Replica(), 1000, 2000, None, 0.05)
+    values, _ = pool.evaluate(np.array([1.0, 2.0, 3.0]))
+    for name in ("decoding_sequences", "decoding_sequences_p99", "kv_cache_p99", "ttft_p99"):
+        assert np.shape(values[name]) == (3,), name
+    # an integer load is a rate in requests/s all the same
+    values, _ = pool.evaluate(5)
+    assert values["arrival_rate"].dtype.kind == "f"
+
+
+def test_prefill_pool_ttft_target_is_inclusive():
+    p99 = float(_PrefillPool(_Replica(), 1000, 2000, None, 0.05).evaluate(5.0)[0]["ttft_p99"])
+    assert bool(_PrefillPool(_Replica(), 1000, 2000, p99, 0.05).evaluate(5.0)[1]["TTFT target"])
