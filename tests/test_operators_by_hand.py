@@ -288,3 +288,16 @@ def test_mlp_width_defaults_to_four_times_the_model_width():
     r = SOLVE(_toy(457, None), "H100")
     assert r["MLP gate+up"].flops.to("flop").magnitude == 256
     assert r["MLP down"].flops.to("flop").magnitude == 128
+
+
+def test_mobilenetv2_groups_follow_the_paper_table():
+    # Sandler et al. 2018, Table 2: bottleneck stages (c, n) = (16, 1), (24, 2), (32, 3), (64, 4), (96, 3),
+    # (160, 3), (320, 1). A stage's first block changes the channels (and stride) and is its own group;
+    # the other n - 1 blocks share a shape. c = 24 has one of each, a tie, won by the later block.
+    counts = {o.operator: o.count for o in SOLVE("MobileNetV2", "H100")}
+    for c, n in ((24, 2), (32, 3), (64, 4), (96, 3), (160, 3)):
+        for role in ("expand 1x1", "depthwise 3x3", "project 1x1"):
+            assert counts[f"c={c} {role} (first block)"] == 1, (c, role)
+            assert counts[f"c={c} {role}"] == n - 1, (c, role)
+        assert counts[f"c={c} residual add"] == n - 1
+    assert counts["c=16 depthwise 3x3"] == 1 and counts["c=320 expand 1x1"] == 1
