@@ -332,7 +332,7 @@ class ServingDesignSpace:
         duration (:class:`~mlsysim.EconomicsModel`) and the cost per million output tokens.
         Infeasible rows (no rate meets the targets, or the operating point misses one) stay in
         the result with ``feasible`` False."""
-        from mlsysim.solvers.schedule import TUNED_BUDGETS, _replicas, _Schedule, fleet_nodes
+        from mlsysim.solvers.schedule import TUNED_BUDGETS, _Schedule, replicas_needed, fleet_nodes
         from mlsysim.specs.resolve import resolve_hardware, resolve_model
         from mlsysim.core import validate
 
@@ -372,7 +372,7 @@ class ServingDesignSpace:
                 tpot = None if tpots == [None] else np.array([tpots[int(i)] for i in grid[:, 5]])[:, None]
                 sched = _Schedule(m, hw, c, n, prec, tp, None, K, S, ttft, tpot, self.calibration)
                 best, binding = sched.max_rate()
-                replicas, served = _replicas(loads[None, :], best)
+                replicas, served = replicas_needed(loads[None, :], best)
                 rate = np.where(served, loads[None, :] / np.maximum(replicas, 1.0), best)
                 values, ok = sched.evaluate(rate)
                 why, feasible = sched.reasons(values, ok)

@@ -11,6 +11,7 @@ import math
 from functools import lru_cache
 
 from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
+from mlsysim.solvers.schedule import replicas_needed
 
 
 def multi_head_twin(model="Llama2_70B"):
@@ -71,7 +72,7 @@ def _gpus(design, p):
                  p["PROMPT"], p["LONG_OUTPUT"], p["TTFT_SLO"], p["TPOT_SLO"])
     if rate <= 0:
         return math.inf, "no arrival rate meets every constraint on this replica"
-    return math.ceil(p["LOAD_QPS"] / rate * (1 - 1e-12)) * design["tensor_parallel"], None
+    return int(replicas_needed(p["LOAD_QPS"], rate)[0]) * design["tensor_parallel"], None
 
 
 def _parse(answer):

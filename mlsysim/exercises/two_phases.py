@@ -11,6 +11,7 @@ import math
 from functools import lru_cache
 
 from mlsysim.exercises import Design, design_answer, design_exercise, exercise, one_of
+from mlsysim.solvers.schedule import replicas_needed
 
 
 @exercise("two-phases/longer-prompt-ttft", kind="predict", minutes=10, points=2,
@@ -62,7 +63,7 @@ def _gpus(design, params):
                          params["PROMPT"], params["OUTPUT"], params["TTFT_SLO"], params["TPOT_SLO"])
     if rate <= 0:
         return math.inf, "not even one request at a time meets the targets on this replica"
-    return math.ceil(params["LOAD_QPS"] / rate * (1 - 1e-12)) * design["tensor_parallel"], None
+    return int(replicas_needed(params["LOAD_QPS"], rate)[0]) * design["tensor_parallel"], None
 
 
 def _parse(answer):

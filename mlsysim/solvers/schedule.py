@@ -500,7 +500,7 @@ DEFAULT_NIC_BANDWIDTH = 400e9 / 8
 PREFILL_MODES = ("chunked", "separate")
 
 
-def _replicas(load, best):
+def replicas_needed(load, best):
     """(replicas, served): ceil(load / best) replicas where one replica sustains ``best`` > 0."""
     served = np.asarray(best) > 0
     with np.errstate(divide="ignore"):
@@ -578,7 +578,7 @@ class ServingFleetModel:
         schedule = ServingScheduleModel()
         best, binding = sched.max_rate()
         max_point = schedule._result(sched, best, binding, {})
-        replicas, served = _replicas(total, best)
+        replicas, served = replicas_needed(total, best)
         rate = np.where(served, total / np.maximum(replicas, 1.0), 0.0)
         point = schedule._result(sched, np.where(served, rate, best), binding, {})
         prefill_replicas = np.zeros_like(replicas)
@@ -588,7 +588,7 @@ class ServingFleetModel:
         prefill_point = None
         if prefill_pool is not None:
             p_best, p_binding = prefill_pool.max_rate()
-            prefill_replicas, p_served = _replicas(total, p_best)
+            prefill_replicas, p_served = replicas_needed(total, p_best)
             p_values, p_ok = prefill_pool.evaluate(np.where(p_served, total / np.maximum(prefill_replicas, 1.0), p_best))
             p_reasons, p_feasible = prefill_pool.reasons(p_values, p_ok)
             ttft_p99 = p_values["ttft_p99"]
