@@ -1,12 +1,28 @@
 """Fixtures for the booktools tests: a tiny throwaway book built around fixtures/sample.qmd."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from booktest_support import FIXTURES, INDEX, QUARTO_YML
+
+
+@pytest.fixture(autouse=True)
+def _child_processes_run_the_original_code_in_mutmuts_stats_pass(monkeypatch):
+    """Mutation testing only (scripts/mutation.sh): no effect in a normal run.
+
+    In its first pass mutmut sets MUTANT_UNDER_TEST=stats and records which functions each
+    test reaches. A child process (a chapter's Jupyter kernel, the booktools CLI) would inherit
+    that, try to record too, and fail reading mutmut's settings from its own folder; what it
+    recorded would be lost with it anyway. Without the variable the child runs the original
+    code, while this process keeps recording (mutmut holds "stats" in-process too). In the
+    passes that test a mutant the variable names the mutant and children run it as well.
+    """
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        monkeypatch.delenv("MUTANT_UNDER_TEST")
 
 
 @pytest.fixture
