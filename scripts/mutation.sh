@@ -4,6 +4,7 @@
 #   bash scripts/mutation.sh engine      # mlsysim/physics and mlsysim/solvers, against the engine tests
 #   bash scripts/mutation.sh booktools   # the checking parts of booktools, against their fast tests
 #   bash scripts/mutation.sh engine --survivors   # re-test only the mutants the last run did not kill
+#   bash scripts/mutation.sh engine --only 'mlsysim.solvers.fleet.*'   # (re-)test the mutants whose names match
 #   bash scripts/mutation.sh score engine   # the score of the last run again, without re-running
 #
 # Each target runs mutmut (https://github.com/boxed/mutmut) in its own copy of the repository,
@@ -21,7 +22,11 @@ ROOT=$(pwd)
 
 mode=${1:-engine}
 survivors_only=0
+only_pattern=""
 [ "${2:-}" = "--survivors" ] && survivors_only=1
+if [ "${2:-}" = "--only" ]; then
+  only_pattern=${3:?"--only needs a pattern of mutant names, e.g. 'mlsysim.solvers.fleet.*'"}
+fi
 score_only=0
 if [ "$mode" = "score" ]; then
   score_only=1
@@ -79,6 +84,8 @@ EOF
   if [ "$survivors_only" = 1 ]; then
     mapfile -t names < <(cd "$work" && "$ROOT/.venv/bin/mutmut" results | sed -n 's/^ *\([^ ]*\): \(survived\|no tests\)$/\1/p')
     echo "re-testing ${#names[@]} mutants that were not killed"
+  elif [ -n "$only_pattern" ]; then
+    names=("$only_pattern")
   fi
   start=$(date +%s)
   (cd "$work" && "$ROOT/.venv/bin/mutmut" run --max-children "${MUTATION_WORKERS:-2}" "${names[@]}") > "$work/run.log" 2>&1 || {
