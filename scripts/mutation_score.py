@@ -8,7 +8,9 @@ A mutant counts as killed when a test failed or timed out with it; every other o
 (survived, no test reaches it) counts against the score. A survivor is excluded from the count
 when scripts/mutation-equivalent.txt lists it as equivalent (it cannot change any result): an
 entry is the function's mutmut name and the mutated line, so an entry survives renumbering.
-Survivors that are not listed are written, with their diffs, to ``survivors.txt``; those that only
+One rule stands in for a list: a mutant that only upper-cases a precision given as a keyword or a
+default (``precision="fp16"`` -> ``precision="FP16"``) is equivalent, because every solver reads a
+precision through ``validate.precision``, which lower-cases it. Survivors that are not listed are written, with their diffs, to ``survivors.txt``; those that only
 change the wording of a message (an error's text, a reason, a printed line, but not the parameter
 an error names) are counted apart and written to ``survivors-wording.txt``: the score is given
 with and without them.
@@ -61,6 +63,21 @@ def is_message_wording(minus: str, plus: str) -> bool:
     return not (first and first_plus and first.group(1) != first_plus.group(1))
 
 
+_PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")
+
+
+def is_precision_case(minus: str, plus: str) -> bool:
+    """``precision="fp16"`` (a keyword or a default) mutated to ``precision="FP16"``: the same
+    precision, since validate.precision lower-cases every name before it is used."""
+    for name in _PRECISIONS:
+        for quote in "\"'":
+            pattern = re.compile(r"(precision\s*(?::\s*str\s*)?=\s*)" + quote + name + quote)
+            upper = pattern.sub(lambda m: m.group(1) + quote + name.upper() + quote, minus)
+            if upper != minus and upper == plus:
+                return True
+    return False
+
+
 def function_of(mutant: str) -> str:
     return mutant.rsplit("__mutmut_", 1)[0]
 
@@ -96,6 +113,8 @@ def main(argv) -> int:
             if key in equivalent:
                 counts[package]["equivalent"] += 1
                 used.add(key)
+            elif len(plus) == 1 and len(minus) == 1 and is_precision_case(minus[0], plus[0]):
+                counts[package]["equivalent"] += 1
             elif len(plus) == 1 and len(minus) == 1 and is_message_wording(minus[0], plus[0]):
                 counts[package]["wording"] += 1
                 wording.append(f"=== {name}: {status}\n{diff}")

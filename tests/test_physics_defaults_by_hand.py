@@ -50,3 +50,12 @@ def test_sum_max_affine_of_numbers_is_a_plain_float():
     # max(1 + 0 i, 2 + 0 i) = 2 for i = 0, 1, 2 -> 6; scalars in, a Python float out
     total = sum_max_affine(1, 0, 2, 0, 3)
     assert total == 6.0 and type(total) is float
+
+
+def test_kv_bytes_per_token_defaults_to_16_bit_and_follows_the_precision():
+    from mlsysim.solvers._common import kv_bytes_per_token
+
+    # Llama 3 8B: K and V x 32 layers x 8 KV heads x 128 dims = 65,536 elements per token;
+    # at 2 bytes (fp16, the default) 131,072 B, at 1 byte (fp8) 65,536 B
+    assert kv_bytes_per_token("Llama3_8B").to("byte").magnitude == 131_072
+    assert kv_bytes_per_token("Llama3_8B", "fp8").to("byte").magnitude == 65_536

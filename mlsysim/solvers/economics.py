@@ -79,7 +79,7 @@ class EconomicsResult(Result):
                 value = _shown(getattr(self, name), _UNITS[name])
             yield label, value
         for name, (value, source) in self._inputs["assumptions"].items():
-            label, unit = ASSUMPTIONS.get(name, (name.replace("_", " ").capitalize(), ""))
+            label, unit = ASSUMPTIONS[name]       # every default the solver uses has a label here
             yield label, _shown(value, unit), source.key
 
     def sources(self) -> dict:
