@@ -4,9 +4,11 @@ Every figure in a TCO table cites its source; a number the reader typed (a Node'
 server price) must say so rather than borrow a catalogue citation."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from mlsysim.errors import InputError
+from mlsysim.specs.fields import Source
 from mlsysim.solvers.economics import EconomicsModel, _shown
 from mlsysim.systems.types import Fleet, Node
 
@@ -54,3 +56,71 @@ def test_a_fleet_of_the_wrong_type_is_named():
         EconomicsModel().solve("H100")
     assert err.value.parameter == "fleet"
     assert str(err.value) == "parameter 'fleet': expected a mlsysim.Fleet or a ServingFleetModel plan, got 'str'"
+
+
+# ------------------------------------------------------------------ calibration, PUE, plans
+def _dgx_h100(nodes=1):
+    return Fleet("dgx", Node.from_system("DGX_H100"), nodes)
+
+
+def test_the_calibrations_serving_power_fraction_sets_the_energy():
+    import dataclasses
+
+    from mlsysim.calibration import DEFAULT
+
+    # one DGX H100: 8 x (f x 700 W + 575 W host), PUE 1, one day
+    # f = 0.5:   8 x (350 + 575)   = 7,400 W   -> 7.4 kW x 24 h   = 177.6 kWh
+    # f = 0.573: 8 x (401.1 + 575) = 7,808.8 W -> 7.8088 x 24     = 187.41 kWh (the default)
+    half = dataclasses.replace(DEFAULT, serving_power_fraction=0.5)
+    r = EconomicsModel().solve(_dgx_h100(), duration_days=1, pue=1.0, calibration=half)
+    assert r.total_energy_kwh == pytest.approx(177.6)
+    assert r.assumptions["power_fraction"] == (0.5, Source("patel2024splitwise",
+                                                           "mlsysim.calibration.serving_power_fraction"))
+    default = EconomicsModel().solve(_dgx_h100(), duration_days=1, pue=1.0)
+    assert default.total_energy_kwh == pytest.approx(187.4112)
+
+
+def test_pue_below_one_is_refused_and_exactly_one_is_allowed():
+    with pytest.raises(InputError) as err:
+        EconomicsModel().solve(_dgx_h100(), pue=0.9)
+    assert str(err.value) == "parameter 'pue': expected a number >= 1 (facility energy / IT energy), got 0.9"
+    with pytest.raises(InputError) as err:
+        EconomicsModel().solve(_dgx_h100(), pue=np.array([1.2, 0.9]))
+    assert err.value.parameter == "pue"
+    with pytest.raises(InputError) as err:
+        EconomicsModel().solve(_dgx_h100(), pue="high")
+    assert err.value.parameter == "pue"
+    # PUE 1 (no facility overhead) is the floor, not an error, alone or in a sweep:
+    # 187.41 kWh a day of IT energy (above) x 1.0 and x 1.5 = 281.12 kWh
+    sweep = EconomicsModel().solve(_dgx_h100(), duration_days=1, pue=np.array([1.0, 1.5]))
+    assert sweep.total_energy_kwh == pytest.approx([187.4112, 281.1168])
+
+
+def test_the_accelerator_price_cites_its_own_source():
+    # hardware.yaml gives the H100's unit price its own source (TechSpot 2023), not the datasheet's
+    r = EconomicsModel().solve(_dgx_h100())
+    value, source = r.assumptions["unit_price"]
+    assert value == 30_000 and source.key == "techspot2023h100price"
+
+
+def test_a_serving_plans_carbon_is_its_energy_times_the_grid_intensity():
+    from mlsysim import ServingFleetModel
+
+    plan = ServingFleetModel().solve("Llama3_8B", "H100", load=20, node=Node.from_system("DGX_H100"))
+    r = EconomicsModel().solve(plan, duration_days=30, region="france")
+    intensity, source = r.assumptions["grid_carbon_intensity"]
+    # operational carbon = facility energy x grid intensity: kWh x g/kWh / 1e6 = tonnes
+    assert r.carbon_tonnes == pytest.approx(
+        r.total_energy_kwh * intensity / 1e6)
+    assert source.key  # the intensity is cited (carbon.yaml)
+
+
+def test_a_plan_solved_with_calibration_draws_cannot_price_its_carbon():
+    from mlsysim import ServingFleetModel
+    from mlsysim.sensitivity import draw
+
+    plan = ServingFleetModel().solve("Llama3_8B", "H100", load=20, calibration=draw(8, seed=1))
+    with pytest.raises(InputError) as err:
+        EconomicsModel().solve(plan, region="france")
+    assert err.value.parameter == "region" and "CarbonModel per draw" in str(err.value)
+    assert "got 'france'" in str(err.value)

@@ -129,11 +129,14 @@ class EconomicsModel:
         cal = resolve_calibration(calibration)
         used = {}
 
+        def default(name):
+            value, source = defaults.default(name)
+            used[name] = (value, source)
+            return value
+
         def pick(name, given, parameter, unit=None, maximum=None):
             if given is None:
-                value, source = defaults.default(name)
-                used[name] = (value, source)
-                return value
+                return default(name)
             return validate.number(given, parameter, unit, maximum=maximum)
 
         days = validate.number(duration_days, "duration_days", "day")
@@ -148,14 +151,14 @@ class EconomicsModel:
             server = node_spec.server_price.to("USD").magnitude / per_node
             used["server_overhead_per_accelerator"] = (server, _node_source(node_spec, "server_price"))
         else:
-            server = pick("server_overhead_per_accelerator", None, "")
-        network = pick("network_cost_per_accelerator", None, "")
+            server = default("server_overhead_per_accelerator")
+        network = default("network_cost_per_accelerator")
         node_power, node_power_source = host_power_per_accelerator(node_spec)
         used["node_power_overhead_per_accelerator"] = (node_power, node_power_source)
 
         if unit_price is None:
             if hw.unit_price is None:
-                raise InputError("unit_price", f"a price in USD: {hw.key} has no public unit price in the catalogue", None)
+                raise InputError("unit_price", f"a price in USD: {hw.key} has no public unit price in the catalogue")
             accel_price = hw.si["price"]
             used["unit_price"] = (accel_price, hw.source_of("unit_price"))
         else:
@@ -196,4 +199,4 @@ class EconomicsModel:
             used["grid_carbon_intensity"] = footprint.assumptions["grid_intensity"]
             values["carbon_tonnes"] = footprint.operational_co2_kg / 1e3
         inputs = {"fleet": name, "accelerators": n, "duration_days": duration_days, "assumptions": used}
-        return EconomicsResult(values, feasible=True, reasons=(), inputs=inputs)
+        return EconomicsResult(values, feasible=True, inputs=inputs)
