@@ -73,8 +73,8 @@ def test_goodput_of_exactly_zero_is_infeasible():
     assert r.feasible is False
     assert r.effective_duration.to("s").m == math.inf
     assert len(r.reasons) == 1
-    assert "goodput at or below zero: failures come faster than the first-order model allows" in r.reasons[0]
-    assert "(simulate_checkpointing shows what happens there)" in r.reasons[0]
+    assert r.reasons[0].startswith("goodput at or below zero: failures come faster than the first-order model allows")
+    assert r.reasons[0].endswith("(simulate_checkpointing shows what happens there)")
     # a shorter restart (R = 200 s): goodput 0.05 > 0, feasible, no reason; 1e6 s of work take 2e7 s
     ok = ReliabilityModel().solve(1, 1e6, checkpoint_bytes=2.5e11, write_bandwidth=1e9, mtbf_per_device=1000,
                                   interval=500, restart_time=200)
@@ -188,3 +188,15 @@ def test_pipeline_meets_a_target_it_reaches_exactly():
                                   bytes_per_sample=1e5, target_utilization=1.0)
     assert r.accelerator_utilization.to("").m == 1.0
     assert r.feasible is True and r.reasons == ()
+
+
+def test_pipeline_target_allows_for_rounding_and_no_more():
+    # one sample a step, taken in 1 s by the accelerator; one host core decoding r samples/s takes 1 / r s,
+    # so the utilization is 1 / (1 / r) = r. The target 0.95 is met within a relative 1e-12 (rounding):
+    # r = 0.95 x (1 - 1e-12) = 0.9499999999990499 meets it, r = 0.95 x (1 - 1e-11) does not
+    kw = dict(batch_size=1, storage_bandwidth=1e9, cpu_cores=1)
+    edge = DataPipelineModel().solve(1.0, **kw, per_core_rate=0.9499999999990499)
+    assert edge.accelerator_utilization.to("").m == pytest.approx(0.95, rel=1e-11)
+    assert edge.bottleneck == "cpu" and edge.feasible is True
+    short = DataPipelineModel().solve(1.0, **kw, per_core_rate=0.95 * (1 - 1e-11))
+    assert short.feasible is False
