@@ -49,7 +49,7 @@ def _refused(call, parameter, expected, shown=None):
      "failures_per_day", "either mtbf_per_device or failures_per_day, not both", "got 24"),
     (lambda: ReliabilityModel().solve(FLEET, 86400, write_bandwidth=1e9),
      "checkpoint_bytes", "a size in bytes, or model= to size it from the parameters", None),
-    (lambda: ReliabilityModel().solve(FLEET, 86400, model=42, write_bandwidth=1e9), "model", "", None),
+    (lambda: ReliabilityModel().solve(FLEET, 86400, model=42, write_bandwidth=1e9), "model", "or a name", "got 'int'"),
     (lambda: ReliabilityModel().solve(FLEET, 86400, model="Llama2_7B", write_bandwidth=1e9, weight_bytes=0),
      "weight_bytes", "a number > 0", "got 0"),
     (lambda: ReliabilityModel().solve(FLEET, 86400, model="Llama2_7B", write_bandwidth=1e9, optimizer_bytes=-1),
@@ -92,7 +92,7 @@ def test_carbon_refuses(call, parameter, expected, shown):
     (lambda: DataPipelineModel().solve(2000, storage_bandwidth=1e9),
      "cpu_cores", "the host cores that decode for this accelerator", None),
     (lambda: DataPipelineModel().solve(2000, prefetch="yes", **FEED), "prefetch", "True or False", "got 'yes'"),
-    (lambda: DataPipelineModel().solve(2000, hardware=42, **FEED), "hardware", "", None),
+    (lambda: DataPipelineModel().solve(2000, hardware=42, **FEED), "hardware", "or a name", "got 'int'"),
     (lambda: DataPipelineModel().solve(CarbonModel().solve(1000), **FEED), "workload",
      "a result with samples_per_second, tokens_per_second or throughput", "got 'CarbonResult'"),
     (lambda: DataPipelineModel().solve(Delivered({"throughput": 0.0}, feasible=True), **FEED),
@@ -103,10 +103,10 @@ def test_pipeline_refuses(call, parameter, expected, shown):
 
 
 # ------------------------------------------------------------------------------- other forms
-def _young_goodput(work, device_mtbf=1e7):
+def _wall_clock(work):
     # 16 devices of MTBF 1e7 s: M = 625,000 s; delta = 1 s; tau = sqrt(2 x 625,000) = 1,118.034 s
     # goodput = 1 - 1 / 1,118.034 - 1,118.034 / 1,250,000 = 1 - 2 x 0.000894427 = 0.998211146
-    return work / 0.998211146
+    return work / 0.998211146          # the wall-clock time of `work` seconds of work
 
 
 @pytest.mark.parametrize("duration, work", [
@@ -123,7 +123,7 @@ def _young_goodput(work, device_mtbf=1e7):
 def test_reliability_takes_the_work_from_a_result(duration, work):
     r = ReliabilityModel().solve(FLEET, duration, **CKPT, mtbf_per_device=1e7)
     assert r.duration.to("s").m == pytest.approx(work)
-    assert r.effective_duration.to("s").m == pytest.approx(_young_goodput(work), rel=1e-8)
+    assert r.effective_duration.to("s").m == pytest.approx(_wall_clock(work), rel=1e-8)
 
 
 def test_carbon_takes_the_wall_clock_time_of_a_reliability_result():
