@@ -106,6 +106,8 @@ def test_fp8_uses_low_precision_efficiency():
     # fp8 math at 1,978.9e12 x 0.25: 8.31 ms, above the memory time (8 GB + ... at 3.35e12: ~2.5 ms)
     assert si(r.latency, "s") == pytest.approx(flops / (P8 * 0.25), rel=1e-12)
     assert r.bottleneck == "Compute" and r.compute_precision == "fp8"
+    # everything at 1 B: weights N, activations 2 x 512 x 4,096 x 1 x 32, K and V 512 x 65,536
+    assert si(r.bytes_moved, "byte") == pytest.approx(N + 134_217_728 + 33_554_432, rel=1e-12)
 
 
 def test_int4_weights_are_dequantized_to_fp16_math():
