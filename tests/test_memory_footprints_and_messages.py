@@ -60,3 +60,13 @@ def test_operator_view_footprint_and_message():
     # the KV cache at fp8 is half: 3.375e9 + 2.0e9 = 5.375e9 B fits
     assert ops.solve(mini(1e9), "JetsonOrinNano", batch_size=2, context=6_750_000, kv_precision="fp8",
                      calibration=NANO).feasible
+
+
+def test_wafer_scale_memory_message_numbers():
+    # resident on one WSE-3: weights 2 x 20,374,488,000 = 40,748,976,000 B + KV 2,048 tokens x 500 B
+    # = 1,024,000 B: 40.75e9 B to keep; usable 44e9 x (39.75 / 44) = 39.75e9 B
+    cal = DEFAULT.with_(usable_memory_fraction=39.75 / 44)
+    r = mlsysim.WaferScaleModel().solve(mini(20_374_488_000), "WSE3", calibration=cal)
+    assert r.reasons == ("memory (resident): a system must keep its layers' weights and KV cache in SRAM, 40.8 GB; "
+                         "39.8 GB is usable (90% of 44.0 GB) on each WSE3; hold them across 2 or more systems, "
+                         "or stream them (mode='streamed')",)
