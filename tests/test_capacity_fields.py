@@ -57,3 +57,16 @@ def test_weights_message_rounds_half_gigabytes_correctly():
                                       "vocab_size": 128256, "context_length": 8192}, "test")
     r = C.solve(spec, "JetsonOrinNano", 1000, calibration=DEFAULT.with_(usable_memory_fraction=0.9375))
     assert r.reasons == ("memory: weights of 18 GB do not fit the 8 GB usable on 1 x JetsonOrinNano",)
+
+
+def test_one_sequence_too_big_over_a_sweep_names_the_points():
+    from dataclasses import replace
+
+    # Llama-2-70B with 64 KV heads, KV at fp32: 2 x 80 x 64 x 128 x 4 = 5,242,880 B per token, 4,096 tokens
+    # = 21.47 GB a sequence. Weights 137,953,296,384 B: 2 H100s leave 2 x 76,968,728,985.6 - 137,953,296,384
+    # = 15.98 GB (none fits); 4 leave 169.92 GB: floor(169.92 / 21.47) = floor(7.91) = 7 fit
+    mha = replace(mlsysim.Models.Llama2_70B, key="Llama2_70B_MHA", kv_heads=64)
+    r = C.solve(mha, "H100", 4096, tensor_parallel=np.array([2, 4]), allocation="contiguous", kv_precision="fp32")
+    np.testing.assert_array_equal(r.max_sequences, [0, 7])
+    assert r.reasons == ("memory: one sequence reserves 21.47 GB of KV cache; 15.98 GB is left after the weights "
+                         "on 2-4 x H100 at 1 of 2 points (index 0)",)
