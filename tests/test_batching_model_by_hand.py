@@ -46,7 +46,7 @@ def test_stable_point_by_hand():
     assert r.mean_wait.to("s").magnitude == pytest.approx(wait, rel=1e-12)
     assert r.latency_mean.to("s").magnitude == pytest.approx(wait + S, rel=1e-12)
     assert r.feasible is True and r.reasons == ()
-    assert r.policy == "fixed" and r.inputs["policy"] == "fixed"
+    assert r.policy == "fixed" and r.inputs["policy"] == "fixed" and r.to_dict()["policy"] == "fixed"
     assert repr(r).splitlines()[0] == "Batching: TinyCNN on H100 (arrival_rate=100,000, batch_size=4, policy=fixed)"
 
 
