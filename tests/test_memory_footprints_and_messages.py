@@ -70,3 +70,13 @@ def test_wafer_scale_memory_message_numbers():
     assert r.reasons == ("memory (resident): a system must keep its layers' weights and KV cache in SRAM, 40.8 GB; "
                          "39.8 GB is usable (90% of 44.0 GB) on each WSE3; hold them across 2 or more systems, "
                          "or stream them (mode='streamed')",)
+
+
+def test_capacity_one_sequence_message_numbers():
+    # weights 2 x 3.4375e9 = 6.875e9 B of the 7.75e9 usable: 0.875e9 B left, shown as 0.88 GB; a contiguous
+    # reservation of 2,750,000 tokens x 500 B = 1.375e9 B, shown as 1.38 GB: no sequence fits
+    r = mlsysim.CapacityModel().solve(mini(3.4375e9), "JetsonOrinNano", 1000, allocation="contiguous",
+                                      max_context=2_750_000, calibration=NANO)
+    assert r.max_sequences == 0
+    assert r.reasons == ("memory: one sequence reserves 1.38 GB of KV cache; 0.88 GB is left after the weights "
+                         "on 1 x JetsonOrinNano",)
