@@ -82,9 +82,9 @@ class ServiceTimes:
 
             self.prompt = validate.number(prompt_tokens, "prompt_tokens", "token", integer=True)
             self.output = validate.number(output_tokens, "output_tokens", "token", integer=True)
-            if isinstance(self.prompt, np.ndarray) or isinstance(self.output, np.ndarray):
-                raise InputError("prompt_tokens", "a single number (sweep arrival_rate or batch_size instead)",
-                                 "an array")
+            for name, value in (("prompt_tokens", self.prompt), ("output_tokens", self.output)):
+                if isinstance(value, np.ndarray):
+                    raise InputError(name, "a single number (sweep arrival_rate or batch_size instead)", "an array")
             self.replica = ReplicaPhysics(self.model, self.hardware, self.precision, tensor_parallel,
                                           calibration=self.calibration)
             # decode steps are affine in the context, so the mean context gives the mean step
