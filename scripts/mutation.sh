@@ -3,7 +3,7 @@
 #
 #   bash scripts/mutation.sh engine      # mlsysim/physics and mlsysim/solvers, against the engine tests
 #   bash scripts/mutation.sh booktools   # the checking parts of booktools, against their fast tests
-#   bash scripts/mutation.sh engine --survivors   # re-test only the mutants the last run did not kill
+#   bash scripts/mutation.sh engine --survivors   # re-test only the mutants the last run did not kill (or did not reach)
 #   bash scripts/mutation.sh engine --only 'mlsysim.solvers.fleet.*'   # (re-)test the mutants whose names match
 #   bash scripts/mutation.sh score engine   # the score of the last run again, without re-running
 #
@@ -82,8 +82,8 @@ also_copy = ["references.bib", "README.md", "tutorials/", "_quarto.yml", "_quart
 EOF
   names=()
   if [ "$survivors_only" = 1 ]; then
-    mapfile -t names < <(cd "$work" && "$ROOT/.venv/bin/mutmut" results | sed -n 's/^ *\([^ ]*\): \(survived\|no tests\)$/\1/p')
-    echo "re-testing ${#names[@]} mutants that were not killed"
+    mapfile -t names < <(cd "$work" && "$ROOT/.venv/bin/mutmut" results | sed -n 's/^ *\([^ ]*\): \(survived\|no tests\|not checked\)$/\1/p')
+    echo "re-testing ${#names[@]} mutants that were not killed or not yet tested"
   elif [ -n "$only_pattern" ]; then
     names=("$only_pattern")
   fi
