@@ -152,6 +152,11 @@ def test_the_slower_pipeline_stage_paces_the_step():
     assert us(first.compute) == pytest.approx(2 * 116.500405, rel=1e-7)
     assert us(first.tensor_parallel_comm) == pytest.approx(2 * 215.913986, rel=1e-7)
     assert us(first.expert_comm) == pytest.approx(2 * 228.663961, rel=1e-7)
+    # the bubble: (p - 1) / (v m) = 1 / 1 of the ideal time, one micro-batch through the pacing stage
+    # (its compute, all-reduces, all-to-alls and sends)
+    ideal = sum(us(getattr(first, part)) for part in ("compute", "tensor_parallel_comm", "expert_comm",
+                                                      "pipeline_comm"))
+    assert us(first.pipeline_bubble) == pytest.approx(ideal, rel=1e-9)
     # V = 170,000: logits 610.090375 us > one layer: the last stage paces, 1 layer + the logits
     last = solve(170_000)
     assert us(last.compute) == pytest.approx(116.500405 + 610.090375, rel=1e-7)
