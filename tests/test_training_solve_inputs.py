@@ -61,6 +61,27 @@ def test_refusals_name_the_parameter_and_what_was_expected():
     _refused("parameter 'pipeline_parallel': expected an integer > 0, got 1.5", "pipeline_parallel",
              pipeline_parallel=1.5)
     _refused("parameter 'data_parallel': expected an integer > 0, got 2.5", "data_parallel", data_parallel=2.5)
+    _refused("parameter 'global_batch_size': expected an integer > 0, got 64.5", "global_batch_size",
+             global_batch_size=64.5)
+    _refused("parameter 'micro_batch_size': expected an integer > 0, got 1.5", "micro_batch_size",
+             micro_batch_size=1.5)
+    # 8 x 1 x 3 = 24 accelerators, not 64
+    _refused("parameter 'data_parallel': expected tensor x pipeline x data parallel = the fleet's 64 accelerators, "
+             "got '8 x 1 x 3'", "data_parallel", data_parallel=3)
+    # 3 nodes: 6 x 1 divides 24 accelerators, but not a node's 8
+    _refused("parameter 'tensor_parallel': expected a divisor of the node's 8 accelerators (tensor-parallel traffic "
+             "stays inside a node), got 6", "tensor_parallel", fleet=Fleet.from_system("DGX_H100", 3),
+             tensor_parallel=6, global_batch_size=4)
+    _refused("parameter 'overlap_data_parallel': expected True or False, got 'yes'", "overlap_data_parallel",
+             overlap_data_parallel="yes")
+    _refused("parameter 'fleet': expected a node that states its NICs (mlsysim.Node.from_system('DGX_H100'), or "
+             "Node(..., nics=8, nic_bandwidth=Q_(400, 'Gbit/s'))) or a fabric bandwidth, got 'f' (2 nodes need a "
+             "scale-out network)", "fleet", fleet=Fleet("f", Node("x", "H100", 8), 2), global_batch_size=16)
+    # 100 sequences do not split over 1 x 8 (micro-batch x data parallel); the detail says what they must split over
+    with pytest.raises(InputError, match=r"^parameter 'global_batch_size': expected a multiple of micro_batch_size x "
+                                         r"data_parallel, got 100 \(micro_batch_size x data_parallel = 1(\.0)? x "
+                                         r"8(\.0)?\)$"):
+        TrainingModel().solve("Llama3_70B", Fleet.from_system("DGX_H100", 8), 4096, 100, tensor_parallel=8)
 
 
 def test_printed_rows_leave_the_memory_breakdown_to_its_own_result():
@@ -74,3 +95,21 @@ def test_printed_rows_leave_the_memory_breakdown_to_its_own_result():
                       "Memory per device", "Feasible"]
     assert "<th style='text-align:left'>Memory</th>" not in r._repr_html_()
     assert "Activations" in repr(r.memory)          # the breakdown is there, as a result of its own
+
+
+def test_the_header_and_inputs_name_what_was_solved():
+    r = TrainingModel().solve(tiny_model(), Fleet("one", Node("n", "H100", 1), 1), 512, 2, recompute="none")
+    assert repr(r).splitlines()[0] == (
+        "Training step: tiny (fleet=one, accelerators=1, seq_len=512, global_batch_size=2, micro_batch_size=1, "
+        "tensor_parallel=1, pipeline_parallel=1, expert_parallel=1, virtual_stages=1, zero_stage=1, recompute=none, "
+        "sequence_parallel=yes, precision=bf16)")
+    assert r.inputs["model"].key == "tiny" and r.inputs["fleet"] == "one"
+
+
+def test_the_nested_memory_result_says_whether_it_fits_and_why():
+    # Llama-2-13B without ZeRO on one H100: 16 B x 13.0e9 parameters = 208 GB of model states alone
+    r = TrainingModel().solve("Llama2_13B", Fleet("one", Node("n", "H100", 1), 1), 4096, 1, zero_stage=0)
+    assert r.memory.feasible is False and not r.feasible
+    assert r.memory.reasons[0].startswith("memory: needs ") and r.memory.reasons == r.reasons
+    assert set(r.memory.inputs) == {"model", "hardware"}
+    assert repr(r.memory).splitlines()[0] == "Training memory per device: Llama2_13B on H100"
