@@ -162,3 +162,16 @@ def test_the_slower_pipeline_stage_paces_the_step():
     assert us(last.compute) == pytest.approx(116.500405 + 610.090375, rel=1e-7)
     assert us(last.tensor_parallel_comm) == pytest.approx(215.913986, rel=1e-7)
     assert us(last.expert_comm) == pytest.approx(228.663961, rel=1e-7)
+
+
+def test_a_dense_model_computes_with_all_its_non_embedding_parameters():
+    # tiny model on one H100, one micro-batch of 2 x 512 tokens, no recomputation, FlashAttention.
+    # Per layer forward: GEMMs 2 b s x 12,582,912 (the 25,165,824 non-embedding parameters / 2 layers, not one
+    # fewer) + scores 4 b s^2 d = 4 x 2 x 512^2 x 1,024; elementwise 1.45 x sbh x 34 B (sbh = 1,048,576);
+    # forward + backward = 3 forwards, 2 layers; + the logits 3 x 2 b s V h FLOPs + 3 x 4 b s V B.
+    one = Fleet("one", Node("n", "H100", 1), 1)
+    r = TrainingModel().solve(tiny_model(), one, 512, 2, micro_batch_size=2, recompute="none")
+    forward = (2 * 1024 * 12_582_912 + 4 * 2 * 512 ** 2 * 1024) / GEMM + 1.45 * 1_048_576 * 34 / HBM
+    logits = 3 * 2 * 1024 * 1000 * 1024 / GEMM + 3 * 4 * 1024 * 1000 / HBM
+    assert r.compute.to("s").m == pytest.approx(2 * 3 * forward + logits, rel=1e-12, abs=0)
+    assert (2 * 3 * forward + logits) * 1e6 == pytest.approx(390.3, rel=1e-3)
