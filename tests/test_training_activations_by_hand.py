@@ -95,3 +95,12 @@ def test_experts_shard_over_the_ranks_that_hold_them():
     # activations: the MLP holds top-2 x 1.25 (capacity) x 4,096 = 10,240 wide: sbh (10 + 8 + 4 x 10,240 / 1,024)
     # = 524,288 x 58 = 30,408,704 B a layer, x 2 + the edges 524,288 + 4,145,152 = 65,486,848 B
     assert r.activations.to("byte").m == exact(65_486_848)
+
+
+def test_the_memory_model_assumes_a_plain_one_f_one_b_pipeline():
+    # PP 2 (2 layers a stage), 512 tokens, no recomputation, FlashAttention, t = 1: a layer keeps sbh (10 + 14.5)
+    # = 524,288 x 24.5 = 12,845,056 B; 1F1B holds p = 2 micro-batches in flight on the first stage (no
+    # interleaving: TrainingMemoryModel takes no virtual_stages): 2 x 2 x 12,845,056 = 51,380,224 B; + the
+    # stage's input s b h p = 1,048,576 B -> 52,428,800 B
+    r = TrainingMemoryModel().solve(gqa_model(), "H100", 512, pipeline_parallel=2)
+    assert r.activations.to("byte").m == exact(52_428_800)
