@@ -1,4 +1,5 @@
 """The printed-answer lint: an exercise whose answer the page shows is an error."""
+import pytest
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
@@ -44,3 +45,34 @@ def test_lint_flags_a_printed_answer(tmp_path, monkeypatch):
         assert answers.lint_printed_answers(chapter, golden) == []
     finally:
         dict.__delitem__(REGISTRY, "demo/x")
+
+
+# printed_forms, worked by hand. 1234.5678: magnitude 3. 2 figures: 1200 (too few digits alone) and
+# 1.2k; 3: 1230 -> "1,230", "1230", 1.23k; 4: 1235 (1234.57 rounds up) -> "1,235", "1235", 1.235k;
+# 5: 1234.6 -> "1,234.6", "1234.6", 1.2346k. Not below 1: no percentages.
+FORMS_1234 = {"1.2k", "1,230", "1230", "1.23k", "1,235", "1235", "1.235k", "1,234.6", "1234.6", "1.2346k"}
+
+
+def test_printed_forms_worked_by_hand():
+    assert answers.printed_forms(1234.5678) == FORMS_1234
+    assert answers.printed_forms(-1234.5678) == FORMS_1234            # the sign is printed apart
+    # 0.4341: 3 to 5 figures 0.434, 0.4341, 0.43410; as a percentage with 0, 1, 2 decimals
+    assert answers.printed_forms(0.4341) == {"0.434", "0.4341", "0.43410", "43%", "43.4%", "43.41%"}
+    # 1: 1.00, 1.000, 1.0000 and no percentage (only fractions below 1 are printed as one)
+    assert answers.printed_forms(1.0) == {"1.00", "1.000", "1.0000"}
+
+
+@pytest.mark.parametrize("value, suffix, plain", [
+    (1e3, "k", {"1,000", "1000", "1,000.0", "1000.0"}),     # 5 figures of 1000 keep one decimal
+    (1e6, "M", {"1,000,000", "1000000"}),
+    (1e9, "B", {"1,000,000,000", "1000000000"}),
+    (1e12, "T", {"1,000,000,000,000", "1000000000000"}),
+])
+def test_a_value_of_exactly_one_scale_unit_is_printed_with_that_unit(value, suffix, plain):
+    # 2 to 5 figures of 1.0 in the unit: 1.0, 1.00, 1.000, 1.0000
+    assert answers.printed_forms(value) == plain | {f"1.{'0' * d}{suffix}" for d in (1, 2, 3, 4)}
+
+
+@pytest.mark.parametrize("value", [0.0, float("inf"), float("-inf"), float("nan")])
+def test_no_forms_for_zero_or_non_finite_values(value):
+    assert answers.printed_forms(value) == set()

@@ -159,3 +159,35 @@ def test_shown_code_wider_than_the_column_is_an_error():
             "```{python}\n#| echo: false\n" + wide + "\n```\n")  # hidden code: exempt
     errors = lint_code_width(chapter(text, "sample"))
     assert [(e.line, str(e).count("125 characters")) for e in errors] == [(7, 1)]
+
+
+# The sentence a number's citation must be in (lint._sentence): each case gives the text, the
+# number, and the sentence around it, worked out by reading the text: a sentence ends at . ! ?
+# followed by a space (not after e.g. / i.e. ...), at a blank line, and where a table row, list
+# item or heading starts on a new line; a single line break or a dash inside a line ends nothing.
+@pytest.mark.parametrize("text, number, sentence", [
+    ("It reads 80 GB.", "80 GB", "It reads 80 GB."),                         # from the very start
+    ("\n\nIt has 80 GB.", "80 GB", "It has 80 GB."),                          # after a blank line
+    ("See [@a] here\n\nIt has 80 GB.", "80 GB", "It has 80 GB."),             # previous paragraph
+    ("Read [@a] - 80 GB.", "80 GB", "Read [@a] - 80 GB."),                    # a dash mid-line
+    ("Intro [@a]\n- 80 GB per item", "80 GB", "- 80 GB per item"),            # a list item
+    ("Per [@a], version X uses 80 GB.", "80 GB", "Per [@a], version X uses 80 GB."),
+    # the sentence before ends at its ". "; the sentence starts with that space
+    ("First one. It reads 80 GB here. Then [@a].", "80 GB", " It reads 80 GB here."),
+    ("It has 80 GB\n\nSee [@a].", "80 GB", "It has 80 GB"),                   # next paragraph
+    ("It has 80 GB\nas [@a] says.", "80 GB", "It has 80 GB\nas [@a] says."),  # one line break
+    ("80 GB here\n- [@a] item", "80 GB", "80 GB here"),                       # a list item after
+    ("It has 80 GB as [@a] said.", "80 GB", "It has 80 GB as [@a] said."),
+    ("It uses 80 GB in X [@a] style.", "80 GB", "It uses 80 GB in X [@a] style."),
+    ("It reads 80 GB, e.g. as [@a] says. Next.", "80 GB", "It reads 80 GB, e.g. as [@a] says."),
+    ("Wow! It has 80 GB? Yes [@a].", "80 GB", " It has 80 GB?"),
+])
+def test_sentence_around_a_number(text, number, sentence):
+    start = text.index(number)
+    assert lint._sentence(text, start, start + len(number)) == sentence
+
+
+def test_a_citation_in_the_next_sentence_or_paragraph_does_not_cover_a_number():
+    assert prose_errors("It reads 80 GB here. Then [@a] says so.") == ["80 GB"]
+    assert prose_errors("It reads 80 GB here\n\nas [@a] says.") == ["80 GB"]
+    assert prose_errors("It reads 80 GB here\nas [@a] says.") == []
