@@ -65,6 +65,9 @@ def test_a_long_output_is_shown_around_where_it_parts():
     # the run's output (71 long) is cut after 35
     ("x" * 10 + "A" + "y" * 24, "x" * 10 + "B" + "y" * 60,
      "golden '" + "x" * 10 + "A" + "y" * 24 + "', now '" + "x" * 10 + "B" + "y" * 24 + "…'"),
+    # the golden is 10 + 26 = 36 long: one character past the window, so it is cut, with "…"
+    ("x" * 10 + "A" + "y" * 25, "x" * 10 + "B" + "y" * 60,
+     "golden '" + "x" * 10 + "A" + "y" * 24 + "…', now '" + "x" * 10 + "B" + "y" * 24 + "…'"),
     # one is a prefix of the other (50 a, then 40 more b): they part where the shorter ends, at 50;
     # the window [15, 75): the golden's 35 last a (it ends at 50), the run's 35 a + 25 b, then "…"
     ("a" * 50, "a" * 50 + "b" * 40,

@@ -98,6 +98,30 @@ def test_the_formatter_adds_figure_data_to_a_figure_and_nothing_else(fig):
     assert "text/plain" in display.active_types       # the other formats stay active
 
 
+def test_the_figure_format_stays_active_when_the_shell_resets_its_formats(fig):
+    # a shell whose list of active formats was already fixed before booktools registered (read once,
+    # it no longer follows new formatters); %doctest_mode saves that list, shows only text/plain,
+    # and restores the saved list when turned off: the figure format must be in it
+    shell = _shell()
+    display = shell.display_formatter
+    assert figures.MIME not in display.active_types
+    figures.register(shell)
+    saved = display.active_types                     # %doctest_mode on ...
+    display.active_types = ["text/plain"]
+    assert figures.MIME not in display.format(fig)[0]
+    display.active_types = saved                     # ... and off again
+    assert display.format(fig)[0][figures.MIME] == figures.figure_data(fig)
+
+
+def test_the_kernel_profile_is_rewritten_when_booktools_changed_it(tmp_path):
+    startup = tmp_path / "ipython" / "profile_default" / "startup" / "00-booktools-figures.py"
+    startup.parent.mkdir(parents=True)
+    startup.write_text("# an older booktools' startup file\n")
+    assert figures.ipython_dir(tmp_path) == str(tmp_path / "ipython")
+    assert startup.read_text() == figures.STARTUP
+    assert figures.ipython_dir(tmp_path) == str(tmp_path / "ipython") and startup.read_text() == figures.STARTUP
+
+
 def test_the_formatter_honours_the_kernels_configuration(fig):
     from traitlets.config import Config
 

@@ -11,6 +11,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from booktools import golden
 from booktools.project import Book
 
+from booktest_support import replace_in
+
 
 def _executed(nb):
     """What a run adds that a golden must not keep: timings, image bytes, machine paths."""
@@ -40,6 +42,8 @@ def test_run_chapter_runs_the_converted_chapter_from_its_own_folder(book_dir, mo
     # located in the .qmd; a failing cell stops the run (allow_errors stays False)
     assert (call["cwd"], call["root"], call["source"], call["allow_errors"]) == (path.parent, book_dir, path, False)
     assert call["nb"] is nb
+    # the golden names its chapter relative to the book, not by this machine's path
+    assert nb.metadata["booktools"]["source"] == "tutorials/sample.qmd"
     # the notebook run is the chapter's: it records the hash of the .qmd text it was made from
     assert nb.metadata["booktools"]["source_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert nb.cells[0].id == "sample-000"
@@ -59,26 +63,45 @@ def test_write_golden_stores_the_normalised_run(book_dir, monkeypatch):
 def test_main_stores_a_golden_for_each_chapter_with_code(book_dir, monkeypatch, capsys):
     from booktools import runner
 
+    replace_in(book_dir / "_quarto.yml", "    - tutorials/sample.qmd\n", "    - tutorials/sample.qmd\n    - tutorials/other.qmd\n")
+    (book_dir / "tutorials" / "other.qmd").write_text("---\ntitle: Other\n---\n\n```{python}\nx = 1\n```\n")
     asked = []
 
     def executed(book, paths, jobs=None, log=print):
-        asked.append(list(paths))
-        return {p: _executed(nbformat.v4.new_notebook(cells=[new_code_cell("x = 1", id="sample-001")]))
+        asked.append((book, list(paths)))
+        return {p: _executed(nbformat.v4.new_notebook(cells=[new_code_cell("x = 1", id=f"{p.stem}-001")]))
                 for p in paths}
 
     monkeypatch.setattr(runner, "executed", executed)
     book = Book(book_dir)
+    sample, other = book_dir / "tutorials" / "sample.qmd", book_dir / "tutorials" / "other.qmd"
     assert golden.main(book, None) == 0
     # index.qmd has no code: no golden for it, and it is not run
-    assert asked == [[book_dir / "tutorials" / "sample.qmd"]]
-    assert capsys.readouterr().out == "golden: tutorials/sample.qmd -> tests/golden/sample.ipynb\n"
+    assert asked == [(book, [sample, other])]
+    assert capsys.readouterr().out == ("golden: tutorials/sample.qmd -> tests/golden/sample.ipynb\n"
+                                       "golden: tutorials/other.qmd -> tests/golden/other.ipynb\n")
     stored = nbformat.read(book_dir / "tests" / "golden" / "sample.ipynb", as_version=4)
     assert stored.cells[0].outputs[0]["data"]["image/png"] == "<image/png omitted from golden>"
     assert "cache_key" not in stored.metadata["booktools"]
     assert not (book_dir / "tests" / "golden" / "index.ipynb").exists()
     # naming a chapter runs only that one
     asked.clear()
-    assert golden.main(book, ["sample"]) == 0 and asked == [[book_dir / "tutorials" / "sample.qmd"]]
+    assert golden.main(book, ["other"]) == 0 and asked == [(book, [other])]
+
+
+def test_main_reports_each_golden_as_soon_as_it_is_written(book_dir, monkeypatch):
+    # a long run's progress reaches a pipe (a CI log) line by line, not all at the end
+    import io
+    import sys
+
+    from booktools import runner
+
+    monkeypatch.setattr(runner, "executed", lambda book, paths: {
+        p: _executed(nbformat.v4.new_notebook(cells=[new_code_cell("x = 1")])) for p in paths})
+    pipe = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BufferedWriter(pipe, buffer_size=1 << 16)))
+    assert golden.main(Book(book_dir), None) == 0
+    assert pipe.getvalue() == b"golden: tutorials/sample.qmd -> tests/golden/sample.ipynb\n"
 
 
 def test_normalize_accepts_a_notebook_without_run_metadata():
