@@ -76,3 +76,71 @@ def test_a_value_of_exactly_one_scale_unit_is_printed_with_that_unit(value, suff
 @pytest.mark.parametrize("value", [0.0, float("inf"), float("-inf"), float("nan")])
 def test_no_forms_for_zero_or_non_finite_values(value):
     assert answers.printed_forms(value) == set()
+
+
+def test_visible_text_is_what_a_reader_sees_in_order():
+    # prose, then each shown output, one part per line; a hidden (remove-cell) cell's output, e.g. a
+    # claim's, is not shown; text/markdown is shown; HTML loses its tags and its entities are decoded;
+    # an output stored as a list of lines is one text
+    hidden = new_code_cell("h", outputs=[new_output("stream", name="stdout", text="hidden 77.7\n")])
+    hidden.metadata["tags"] = ["remove-cell"]
+    shown = new_code_cell("s", outputs=[
+        new_output("stream", name="stdout", text=["rate 12.", "34 /s\n"]),
+        new_output("display_data", data={"text/markdown": "**5.5 ms**"}),
+        new_output("display_data", data={"text/html": "<td>1&#44;234</td>"})])
+    figure = new_code_cell("f", outputs=[new_output("display_data", data={
+        "image/png": "", "text/plain": "<Figure size 600x400 with 1 Axes>", "text/markdown": "caption 8.8"})])
+    nb = new_notebook(cells=[new_markdown_cell("prose 3.3"), hidden, shown, figure])
+    assert answers._visible_text(nb) == "prose 3.3\nrate 12.34 /s\n\n**5.5 ms**\n 1,234 \ncaption 8.8"
+
+
+def _chapter(tmp_path, answer, **exercise):
+    """A chapter with one exercise, demo/x (heading on line 5), whose expected answer is ``answer``."""
+    from mlsysim.exercises import Exercise
+
+    chapter = tmp_path / "demo.qmd"
+    chapter.write_text("---\ntitle: Demo\n---\n\n### Exercise 1: x {#sec-ex-x}\n\n```{python}\n"
+                       "check(\"demo/x\", answer)\n```\n")
+    return chapter, Exercise("demo/x", lambda: answer, **exercise)
+
+
+def _lint(tmp_path, monkeypatch, answer, printed, **exercise):
+    from mlsysim.exercises import REGISTRY
+
+    chapter, ex = _chapter(tmp_path, answer, **exercise)
+    monkeypatch.setitem(REGISTRY, "demo/x", ex)
+    golden = tmp_path / "demo.ipynb"
+    cell = new_code_cell("r", outputs=[new_output("stream", name="stdout", text=printed)])
+    nbformat.write(new_notebook(cells=[cell]), golden)
+    return [(e.line, e.message) for e in answers.lint_printed_answers(chapter, golden)]
+
+
+def test_a_printed_answer_is_reported_at_its_exercise_heading(tmp_path, monkeypatch):
+    # 1234.5 prints as 1,234 or 1,234.5 (among others); the first of those shown, sorted, is named
+    assert _lint(tmp_path, monkeypatch, 1234.5, "total 1,234.5 s or 1,234 s\n") == [
+        (5, "exercise demo/x: its answer (1,234) is printed on the page; ask for something the chapter does not show")]
+
+
+@pytest.mark.parametrize("answer, printed, flagged", [
+    (99, "it takes 99 s\n", False),        # a whole number below 100: appears everywhere by chance
+    (100, "it takes 100 s\n", True),       # from 100 on it counts
+    (-150, "a drop of 150 W\n", True),     # the sign is not what matters
+    (150.5, "nothing to see\n", False),
+    ("H100", "the H100 wins\n", False),    # a named answer, not a number
+    (True, "1\n", False),
+])
+def test_which_answers_count_as_printed(tmp_path, monkeypatch, answer, printed, flagged):
+    assert bool(_lint(tmp_path, monkeypatch, answer, printed)) is flagged
+
+
+def test_design_exercises_and_unknown_ids_are_not_checked(tmp_path, monkeypatch):
+    # a design exercise has no single right number, whatever its compute says
+    assert _lint(tmp_path, monkeypatch, 1234.5, "1,234.5\n", evaluate=lambda answer: None) == []
+    from mlsysim.exercises import REGISTRY
+
+    chapter, _ = _chapter(tmp_path, 1234.5)
+    monkeypatch.delitem(REGISTRY, "demo/x", raising=False)            # not in the engine's registry
+    golden = tmp_path / "demo.ipynb"
+    assert answers.lint_printed_answers(chapter, golden) == []
+    golden.unlink()                                                    # no golden yet: nothing to read
+    assert answers.lint_printed_answers(chapter, golden) == []
