@@ -151,16 +151,35 @@ def _failed(num, body):
 SUMMARY = "=========================== short test summary info ============================\n"
 
 
-def test_a_raising_cell_is_reported_at_the_raising_line(book, monkeypatch):
+@pytest.mark.parametrize("at, line, shown", [
+    (2, 24, "size = 80e9                  # bytes"),        # fence 22 + line 2 of the cell
+    (4, 26, 'print(f"{seconds * 1e3:.1f} ms")'),             # its last line (the cell has 4)
+    (5, 22, "bandwidth = 3.35e12          # bytes per second"),   # not a line of this cell: its first
+])
+def test_a_raising_cell_is_reported_at_the_raising_line(book, monkeypatch, at, line, shown):
     src, gold = book.root / "tutorials" / "sample.qmd", book.root / "tests" / "golden" / "sample.ipynb"
-    # code cell 1 (counting from 0: sample-001, sample-003, ...) is sample-003 (fence 22); nbval's traceback points at its line 2, "size = 80e9"
-    out = (_failed(1, "Cell In[3], line 2\n      1 bandwidth = 3.35e12\n----> 2 size = 80e9\n\nNameError: x")
+    # code cell 1 (counting from 0: sample-001, sample-003, ...) is sample-003 (fence 22)
+    out = (_failed(1, f"Cell In[3], line {at}\n      1 bandwidth = 3.35e12\n----> {at} x\n\nNameError: x")
            + SUMMARY + "FAILED tests/golden/sample.ipynb::Cell 1 - Notebook cell execution failed\n")
     _fake_nbval(monkeypatch, 1, "\x1b[31m" + out)
     errors, output = check.run_nbval(book, [(src, gold)])
     assert [(e.path, e.line, e.message) for e in errors] == [
-        (src, 24, "nbval: cell sample-003 changed (raised NameError: x): size = 80e9                  # bytes")]
+        (src, line, f"nbval: cell sample-003 changed (raised NameError: x): {shown}")]
     assert output == out                                  # colours removed
+
+
+def test_the_source_shown_is_one_line_of_at_most_120_characters(book, monkeypatch):
+    src, gold = book.root / "tutorials" / "sample.qmd", book.root / "tests" / "golden" / "sample.ipynb"
+    nb = nbformat.read(gold, as_version=4)
+    long_line = "x = '" + "a" * 130 + "'"
+    nb.cells[3].source = long_line + "\ny = 2"
+    nb.cells[5].source = ""                               # an empty cell: nothing to show
+    nbformat.write(nb, gold)
+    out = SUMMARY + "FAILED tests/golden/sample.ipynb::Cell 1\nFAILED tests/golden/sample.ipynb::Cell 2\n"
+    _fake_nbval(monkeypatch, 1, out)
+    errors, _ = check.run_nbval(book, [(src, gold)])
+    assert [e.message for e in errors] == [f"nbval: cell sample-003 changed (output differs): {long_line[:120]}",
+                                           "nbval: cell sample-005 changed (output differs)"]
 
 
 def test_a_changed_output_is_reported_at_the_cells_first_code_line(book, monkeypatch):
@@ -188,12 +207,12 @@ def test_an_inline_value_is_reported_at_its_own_line(book, monkeypatch):
 
 def test_a_failure_check_cannot_place_still_fails(book, monkeypatch):
     src, gold = book.root / "tutorials" / "sample.qmd", book.root / "tests" / "golden" / "sample.ipynb"
-    # cell 99 does not exist (the golden has 12 code cells); other.ipynb is not a golden we ran
-    out = SUMMARY + "FAILED tests/golden/sample.ipynb::Cell 99\nFAILED tests/golden/other.ipynb::Cell 0\n"
+    # cell 12 does not exist (the golden has 12 code cells, 0 to 11); other.ipynb is not a golden we ran
+    out = SUMMARY + "FAILED tests/golden/sample.ipynb::Cell 12\nFAILED tests/golden/other.ipynb::Cell 0\n"
     _fake_nbval(monkeypatch, 1, out)
     errors, _ = check.run_nbval(book, [(src, gold)])
     assert [(e.path, e.line, e.message) for e in errors] == [
-        (src, None, "nbval: code cell 99 changed (output differs)"),
+        (src, None, "nbval: code cell 12 changed (output differs)"),
         (None, None, "nbval: code cell 0 changed (output differs)")]
 
 
@@ -252,3 +271,22 @@ def test_main_checks_the_printed_answers_of_a_fresh_golden(book, monkeypatch, ca
     finally:
         dict.__delitem__(REGISTRY, "sample/read-time")
     assert "exercise sample/read-time: its answer (11.94) is printed on the page" in capsys.readouterr().err
+
+
+def test_main_reports_a_stray_golden(book, monkeypatch, capsys):
+    _fake_nbval(monkeypatch, 0, "")
+    stray = book.root / "tests" / "golden" / "gone.ipynb"
+    stray.write_text((book.root / "tests" / "golden" / "sample.ipynb").read_text())
+    assert check.main(book, None) == 1
+    err = capsys.readouterr().err
+    assert f"{stray}: golden of a chapter that is not in _quarto.yml; delete it\n" in err
+    assert err.endswith("check: 1 error(s) in index, sample\n")
+
+
+def test_main_gives_nbval_no_stale_golden(book, monkeypatch, capsys):
+    calls = _fake_nbval(monkeypatch, 0, "")
+    replace_in(book.root / "tutorials" / "sample.qmd", "size = 80e9 ", "size = 40e9 ")
+    assert check.main(book, ["sample"]) == 1
+    assert calls == []                                    # the only golden is stale: nothing to re-run
+    err = capsys.readouterr().err
+    assert "tutorials/sample.qmd:24: golden tests/golden/sample.ipynb is stale" in err
