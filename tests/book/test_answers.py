@@ -144,3 +144,24 @@ def test_design_exercises_and_unknown_ids_are_not_checked(tmp_path, monkeypatch)
     assert answers.lint_printed_answers(chapter, golden) == []
     golden.unlink()                                                    # no golden yet: nothing to read
     assert answers.lint_printed_answers(chapter, golden) == []
+
+
+@pytest.mark.parametrize("first", [
+    {},                                          # not an exercise the engine knows
+    {"compute": lambda: 1234.5, "evaluate": lambda answer: None},    # a design exercise
+    {"compute": lambda: "H100"},                 # a named answer
+    {"compute": lambda: 12},                     # a small whole number
+])
+def test_an_exercise_not_checked_does_not_stop_the_next_from_being_checked(tmp_path, monkeypatch, first):
+    from mlsysim.exercises import REGISTRY, Exercise
+
+    chapter = tmp_path / "demo.qmd"
+    chapter.write_text("---\ntitle: Demo\n---\n\n```{python}\ncheck(\"demo/a\", a)\ncheck(\"demo/x\", x)\n```\n")
+    monkeypatch.delitem(REGISTRY, "demo/a", raising=False)
+    if first:
+        monkeypatch.setitem(REGISTRY, "demo/a", Exercise("demo/a", **first))
+    monkeypatch.setitem(REGISTRY, "demo/x", Exercise("demo/x", lambda: 1234.5))
+    golden = tmp_path / "demo.ipynb"
+    cell = new_code_cell("r", outputs=[new_output("stream", name="stdout", text="1,234.5 and H100 and 12\n")])
+    nbformat.write(new_notebook(cells=[cell]), golden)
+    assert [e.message.split(":")[0] for e in answers.lint_printed_answers(chapter, golden)] == ["exercise demo/x"]

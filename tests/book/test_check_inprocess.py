@@ -232,7 +232,8 @@ def test_main_prints_nbvals_output_and_each_error(book, monkeypatch, capsys):
     assert check.main(book, ["sample"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(out)                            # nbval's own report first, for the details
-    assert "tutorials/sample.qmd:24: nbval: cell sample-003 changed (raised NameError: x)" in err
+    # an error with a file is printed as file:line: message (only one without a file says "error:")
+    assert f"\n{book.root / 'tutorials' / 'sample.qmd'}:24: nbval: cell sample-003 changed (raised NameError: x)" in err
     assert err.endswith("check: 1 error(s) in sample\n")
 
 
@@ -290,3 +291,11 @@ def test_main_gives_nbval_no_stale_golden(book, monkeypatch, capsys):
     assert calls == []                                    # the only golden is stale: nothing to re-run
     err = capsys.readouterr().err
     assert "tutorials/sample.qmd:24: golden tests/golden/sample.ipynb is stale" in err
+
+
+def test_main_of_a_book_without_chapters(book_dir, monkeypatch, capsys):
+    _fake_nbval(monkeypatch, 0, "")
+    replace_in(book_dir / "_quarto.yml", "  chapters:\n    - index.qmd\n    - tutorials/sample.qmd\n", "  chapters: []\n")
+    (book_dir / "tutorials" / "sample.qmd").unlink()
+    assert check.main(Book(book_dir), None) == 0
+    assert capsys.readouterr().out == "check: ok (no chapters; 0 golden(s) re-run with nbval)\n"
