@@ -299,3 +299,13 @@ def test_main_of_a_book_without_chapters(book_dir, monkeypatch, capsys):
     (book_dir / "tutorials" / "sample.qmd").unlink()
     assert check.main(Book(book_dir), None) == 0
     assert capsys.readouterr().out == "check: ok (no chapters; 0 golden(s) re-run with nbval)\n"
+
+
+def test_each_failed_cell_gets_the_reason_from_its_own_section(book, monkeypatch):
+    src, gold = book.root / "tutorials" / "sample.qmd", book.root / "tests" / "golden" / "sample.ipynb"
+    out = (_failed(1, "NameError: x") + _failed(2, " mismatch 'text/plain'") + SUMMARY
+           + "FAILED tests/golden/sample.ipynb::Cell 1\nFAILED tests/golden/sample.ipynb::Cell 2\n")
+    _fake_nbval(monkeypatch, 1, out)
+    errors, _ = check.run_nbval(book, [(src, gold)])
+    assert [e.message.split(":")[1] for e in errors] == [" cell sample-003 changed (raised NameError",
+                                                         " cell sample-005 changed (text/plain output differs)"]

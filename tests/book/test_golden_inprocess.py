@@ -113,3 +113,13 @@ def test_normalize_accepts_a_notebook_without_run_metadata():
     golden.normalize(nb)
     assert nb.metadata == {}
     assert nb.cells[0].source == "# Title" and nb.cells[1].outputs[0]["text"] == "1\n"
+
+
+def test_has_code_counts_inline_values_as_code(tmp_path):
+    page = tmp_path / "page.qmd"
+    page.write_text("---\ntitle: P\n---\n\nNo code, `code` in prose only.\n")
+    assert golden.has_code(page) is False
+    page.write_text("---\ntitle: P\n---\n\nIt is `{python} 1 + 1` now.\n")
+    assert golden.has_code(page) is True
+    page.write_text("---\ntitle: P\n---\n\n```{python}\nx = 1\n```\n")
+    assert golden.has_code(page) is True

@@ -338,3 +338,32 @@ def test_code_width_exempts_hidden_cells_and_option_lines():
     text = ("---\ntitle: T\n---\n\n```{python}\n#| include: false\n" + wide + "\n```\n\n"
             "```{python}\n#| fig-cap: \"" + "a" * 100 + "\"\nx = 1\n```\n")
     assert lint.lint_code_width(chapter(text)) == []
+
+
+def test_an_unparsable_chapter_is_one_error_and_the_others_are_still_linted(book_dir):
+    (book_dir / "tutorials" / "sample.qmd").write_text("---\ntitle: x\n\nNo end of front matter.\n")
+    replace_in(book_dir / "index.qmd", "starting at @sec-question", "at 12 ms")
+    errors = run_lint(book_dir)
+    assert f"{book_dir / 'tutorials' / 'sample.qmd'}:1: front matter starts with '---' but never ends" in errors
+    assert any(e.endswith("index.qmd:5: number in prose '12 ms' is neither computed nor cited: make it an "
+                          "inline expression `{python} ...`, cite it with [@key] in the same sentence, "
+                          "or mark an author-chosen input as [12 ms]{.input}") for e in errors), errors
+
+
+def test_links_in_code_other_files_and_mail_addresses(book_dir):
+    (book_dir / "data.csv").write_text("x\n")
+    (book_dir / "index.qmd").write_text(
+        "---\ntitle: I\n---\n\nSee `[x](missing.qmd)`, [the data](data.csv#row-2), [the question](#sec-question)\n"
+        "and write to someone@example.org.\n\n```\n[y](missing.qmd) @nobody2020\n```\n")
+    # code is not a link; an anchor in a file that is not a chapter is not checked; #sec-question is
+    # defined in another chapter; an e-mail address is not a citation
+    assert run_lint(book_dir) == []
+
+
+def test_exercise_headings_are_level_three_outside_solutions():
+    text = ("---\ntitle: T\n---\n\n### Exercises overview\n\n#### Exercise 2: deeper {#sec-ex-deep}\n\n"
+            "### Exercise 1: a {#sec-ex-a}\n\n::: {.content-visible when-profile=\"instructor\"}\n"
+            "### Exercise 9: in the solution {#sec-ex-hidden}\n\n```{python}\ncheck(\"demo/a\", 1)\n```\n:::\n")
+    # only line 9 starts an exercise ("Exercises" is not "Exercise", #### is too deep, and a heading in
+    # the instructor block belongs to the solution); the solution block gives it its solution and check
+    assert lint.exercises(chapter(text)) == [{"line": 9, "label": "sec-ex-a", "checks": ["demo/a"], "solution": True}]
