@@ -112,7 +112,9 @@ def _lint(tmp_path, monkeypatch, answer, printed, **exercise):
     golden = tmp_path / "demo.ipynb"
     cell = new_code_cell("r", outputs=[new_output("stream", name="stdout", text=printed)])
     nbformat.write(new_notebook(cells=[cell]), golden)
-    return [(e.line, e.message) for e in answers.lint_printed_answers(chapter, golden)]
+    errors = answers.lint_printed_answers(chapter, golden)
+    assert all(e.path == chapter for e in errors)             # reported in the chapter's .qmd
+    return [(e.line, e.message) for e in errors]
 
 
 def test_a_printed_answer_is_reported_at_its_exercise_heading(tmp_path, monkeypatch):

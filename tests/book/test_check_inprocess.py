@@ -152,7 +152,8 @@ SUMMARY = "=========================== short test summary info =================
 
 
 @pytest.mark.parametrize("at, line, shown", [
-    (2, 24, "size = 80e9                  # bytes"),        # fence 22 + line 2 of the cell
+    (1, 23, "bandwidth = 3.35e12          # bytes per second"),   # fence 22 + line 1 of the cell
+    (2, 24, "size = 80e9                  # bytes"),        # fence 22 + line 2
     (4, 26, 'print(f"{seconds * 1e3:.1f} ms")'),             # its last line (the cell has 4)
     (5, 22, "bandwidth = 3.35e12          # bytes per second"),   # not a line of this cell: its first
 ])
@@ -309,3 +310,19 @@ def test_each_failed_cell_gets_the_reason_from_its_own_section(book, monkeypatch
     errors, _ = check.run_nbval(book, [(src, gold)])
     assert [e.message.split(":")[1] for e in errors] == [" cell sample-003 changed (raised NameError",
                                                          " cell sample-005 changed (text/plain output differs)"]
+
+
+def test_a_golden_cell_without_booktools_metadata_is_reported_without_a_line(book, monkeypatch):
+    # a golden edited by hand (or made by another tool) may lack the cells' .qmd lines
+    src, gold = book.root / "tutorials" / "sample.qmd", book.root / "tests" / "golden" / "sample.ipynb"
+    nb = nbformat.read(gold, as_version=4)
+    del nb.cells[3].metadata["booktools"]
+    nb.cells[5].source = "#| echo: false"          # only options, no code: the first line is shown
+    nbformat.write(nb, gold)
+    out = (_failed(1, "----> 2 size = 80e9\nNameError: x") + _failed(2, "") + SUMMARY
+           + "FAILED tests/golden/sample.ipynb::Cell 1\nFAILED tests/golden/sample.ipynb::Cell 2\n")
+    _fake_nbval(monkeypatch, 1, out)
+    errors, _ = check.run_nbval(book, [(src, gold)])
+    assert [(e.line, e.message) for e in errors] == [
+        (None, "nbval: cell sample-003 changed (raised NameError: x): size = 80e9                  # bytes"),
+        (29, "nbval: cell sample-005 changed (output differs): #| echo: false")]
