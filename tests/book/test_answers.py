@@ -167,3 +167,22 @@ def test_an_exercise_not_checked_does_not_stop_the_next_from_being_checked(tmp_p
     cell = new_code_cell("r", outputs=[new_output("stream", name="stdout", text="1,234.5 and H100 and 12\n")])
     nbformat.write(new_notebook(cells=[cell]), golden)
     assert [e.message.split(":")[0] for e in answers.lint_printed_answers(chapter, golden)] == ["exercise demo/x"]
+
+
+def test_visible_text_shows_plain_text_values_unless_the_output_is_an_image():
+    # an inline value or a cell's last expression is text/plain ('23.9'); beside an image it is the
+    # image's fallback text and not shown
+    value = new_code_cell("v", outputs=[new_output("execute_result", data={"text/plain": "'23.9'"}, execution_count=1)])
+    assert answers._visible_text(new_notebook(cells=[value])) == "'23.9'"
+
+
+def test_visible_text_of_a_hand_edited_golden_missing_fields():
+    # nbformat.read reads a notebook its schema rejects (it only logs): a code cell without an
+    # outputs list, a stream without text show nothing, and do not stop the lint
+    bare = new_code_cell("x")
+    del bare["outputs"]
+    stream = new_code_cell("y", outputs=[new_output("stream", name="stdout", text="")])
+    del stream.outputs[0]["text"]
+    nb = new_notebook()
+    nb.cells = [new_markdown_cell("m"), bare, stream]
+    assert answers._visible_text(nb) == "m\n"
