@@ -174,6 +174,14 @@ def test_visible_text_shows_plain_text_values_unless_the_output_is_an_image():
     # image's fallback text and not shown
     value = new_code_cell("v", outputs=[new_output("execute_result", data={"text/plain": "'23.9'"}, execution_count=1)])
     assert answers._visible_text(new_notebook(cells=[value])) == "'23.9'"
+    # plain text is shown as it is: a repr in <...> is not an HTML tag
+    quantity = new_code_cell("q", outputs=[new_output("execute_result", data={"text/plain": "<Quantity 23.9 ms>"},
+                                                      execution_count=1)])
+    assert answers._visible_text(new_notebook(cells=[quantity])) == "<Quantity 23.9 ms>"
+    # an image's HTML (e.g. a caption) is shown
+    figure = new_code_cell("f", outputs=[new_output("display_data", data={
+        "image/png": "", "text/plain": "<Figure>", "text/html": "<p>caption 8.8</p>"})])
+    assert answers._visible_text(new_notebook(cells=[figure])) == " caption 8.8 "
 
 
 def test_visible_text_of_a_hand_edited_golden_missing_fields():
