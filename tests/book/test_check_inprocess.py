@@ -60,6 +60,21 @@ def test_tag_order_is_not_a_change(book):
     assert _check(book) == []
 
 
+def test_a_golden_whose_tags_differ_is_stale(book):
+    # the same source with other tags (e.g. a cell moved into an instructor-only block gains
+    # "solution"): the golden no longer shows what the .qmd does; sample-005 is on line 29
+    target = book.root / "tests" / "golden" / "sample.ipynb"
+    nb = nbformat.read(target, as_version=4)
+    nb.cells[5].metadata["tags"] = ["inline-expression"]
+    nbformat.write(nb, target)
+    assert [(line, "is stale: cell sample-005 differs" in message) for _, line, message in _check(book)] == [(29, True)]
+    # a code cell: its first code line, after the fence on 22
+    nb.cells[5].metadata["tags"] = ["inline-expression", "hide-input"]
+    nb.cells[3].metadata["tags"] = ["solution"]
+    nbformat.write(nb, target)
+    assert [(line, "is stale: cell sample-003 differs" in message) for _, line, message in _check(book)] == [(23, True)]
+
+
 def test_a_missing_golden(book):
     (book.root / "tests" / "golden" / "sample.ipynb").unlink()
     src = book.root / "tutorials" / "sample.qmd"
