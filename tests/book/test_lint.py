@@ -367,3 +367,12 @@ def test_exercise_headings_are_level_three_outside_solutions():
     # only line 9 starts an exercise ("Exercises" is not "Exercise", #### is too deep, and a heading in
     # the instructor block belongs to the solution); the solution block gives it its solution and check
     assert lint.exercises(chapter(text)) == [{"line": 9, "label": "sec-ex-a", "checks": ["demo/a"], "solution": True}]
+
+
+def test_every_missing_link_of_a_paragraph_is_reported_at_its_line(book_dir):
+    (book_dir / "index.qmd").write_text("---\ntitle: I\n---\n\nSee [one](gone.qmd) and [two](lost.qmd),\n"
+                                        "then [three](missing.qmd).\nThe end.\n")
+    # the paragraph starts on line 5; the third link is on line 6
+    assert [e.split("index.qmd:")[1] for e in run_lint(book_dir)] == [
+        "5: link to missing file 'gone.qmd'", "5: link to missing file 'lost.qmd'",
+        "6: link to missing file 'missing.qmd'"]
