@@ -341,3 +341,20 @@ def test_a_golden_cell_without_booktools_metadata_is_reported_without_a_line(boo
     assert [(e.line, e.message) for e in errors] == [
         (None, "nbval: cell sample-003 changed (raised NameError: x): size = 80e9                  # bytes"),
         (29, "nbval: cell sample-005 changed (output differs): #| echo: false")]
+
+
+def test_a_golden_without_booktools_metadata(book):
+    # a notebook made by another tool: no record of the .qmd it came from, and no .qmd lines
+    src, target = book.root / "tutorials" / "sample.qmd", book.root / "tests" / "golden" / "sample.ipynb"
+    nb = nbformat.read(target, as_version=4)
+    del nb.metadata["booktools"]
+    nbformat.write(nb, target)
+    assert _check(book) == [(src, 1, "golden tests/golden/sample.ipynb is stale: the .qmd changed since it was "
+                                     f"made; {REGEN}")]
+    _write_golden(book.root)
+    nb = nbformat.read(target, as_version=4)
+    nb.cells[3].execution_count = None
+    del nb.cells[3].metadata["booktools"]
+    nbformat.write(nb, target)
+    assert _check(book) == [(src, None, f"golden tests/golden/sample.ipynb has an unexecuted code cell sample-003; "
+                                        f"{REGEN}")]
