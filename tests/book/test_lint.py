@@ -376,3 +376,27 @@ def test_every_missing_link_of_a_paragraph_is_reported_at_its_line(book_dir):
     assert [e.split("index.qmd:")[1] for e in run_lint(book_dir)] == [
         "5: link to missing file 'gone.qmd'", "5: link to missing file 'lost.qmd'",
         "6: link to missing file 'missing.qmd'"]
+
+
+def test_reference_errors_name_the_file_and_line(book_dir):
+    (book_dir / "index.qmd").write_text(
+        "---\ntitle: I\n---\n\nSee [it](tutorials/sample.qmd#sec-nope),\n[here](#sec-none) and @fig-none,\n"
+        "as @nobody2020 says.\nThe end.\n")
+    # the paragraph is lines 5-8: the first link on 5, the in-page link and cross-reference on 6, the citation on 7
+    index = book_dir / "index.qmd"
+    assert [(e.path, e.line, e.message) for e in lint.lint_book(Book(book_dir))] == [
+        (index, 5, "link to 'tutorials/sample.qmd#sec-nope': tutorials/sample.qmd defines no label 'sec-nope'"),
+        (index, 6, "link to unknown label '#sec-none'"),
+        (index, 6, "cross-reference @fig-none has no matching {#fig-none} or '#| label:' in the book"),
+        (index, 7, "citation @nobody2020 is not a key in references.bib")]
+
+
+def test_exercise_errors_name_the_file_and_line_and_all_exercises_are_checked():
+    text = ("---\ntitle: T\n---\n\n### Exercise 1: no label\n\nText.\n\n"
+            "### Exercise 2: no check, no solution {#sec-ex-two}\n\nText.\n")
+    ch = chapter(text)
+    # the unlabelled exercise (line 5) does not stop the check of the next one (line 9)
+    assert [(e.path, e.line, e.message) for e in lint.lint_exercises(ch)] == [
+        (ch.path, 5, "exercise heading needs a label {#sec-ex-<id>}"),
+        (ch.path, 9, 'exercise has no answer check check("demo/two", answer) in its section'),
+        (ch.path, 9, 'exercise has no worked solution in a ::: {.content-visible when-profile="instructor"} block')]
