@@ -48,7 +48,9 @@ def check_golden(book: Book, path: Path) -> list[BookError]:
     errors = []
     for new, old in zip(fresh.cells, stored.cells):
         if _comparable(new) != _comparable(old):
-            line = new.metadata["booktools"]["line"] + _first_difference(new.source, old.source)
+            # the same source with another type or other tags: the cell's first line
+            same = new.source == old.source
+            line = new.metadata["booktools"]["line"] + (0 if same else _first_difference(new.source, old.source))
             if new.cell_type == "code" and new.metadata["booktools"].get("kind") != "inline":
                 line += 1   # code starts after its ``` fence line
             errors.append(BookError(path, line, f"golden {book.rel(target)} is stale: cell {new.id} "

@@ -61,7 +61,7 @@ def prose_text(markdown: str, keep_citations=True) -> str:
     t = _blank(t, INPUT_SPAN)                                           # author's inputs
     t = _blank(t, r"\]\([^)]*\)")                                       # link targets
     t = _blank(t, r"https?://\S+|<[^>\n]+>")                            # URLs, HTML tags
-    t = _blank(t, r"\{[#.][^}\n]*\}")                                   # attributes
+    t = _blank(t, r"\{(?:[#.]|[\w-]+=)[^}\n]*\}")                       # attributes: {#id .class key=value}
     t = _blank(t, r"^:{3,}.*$", re.M)                                   # div fences
     return t
 

@@ -53,7 +53,9 @@ def _split(text: str, sep: str) -> list[str]:
 
 
 def _value(node):
-    return yaml.safe_load(yaml.serialize(node)) if node is not None else None
+    # constructed directly: serialising an empty value ("chapters:" with nothing after it) and
+    # loading it back is not valid YAML
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True) if node is not None else None
 
 
 def _fits(node, kind: str, where: str, errors: list, path: Path, offset: int) -> bool:

@@ -47,7 +47,7 @@ case "$mode" in
     # subprocess still runs, but mutmut maps tests to functions by tracing this process); the
     # chapter runs (test_book, test_drift, test_exercises, test_build, the browser tests) execute
     # whole chapters and would take minutes per mutant
-    tests='["tests/book/test_lint.py", "tests/book/test_safety_nets.py", "tests/book/test_golden_check.py", "tests/book/test_answers.py", "tests/book/test_quarto_schema.py", "tests/book/test_convert.py"]'
+    tests='["tests/book/test_lint.py", "tests/book/test_safety_nets.py", "tests/book/test_golden_check.py", "tests/book/test_answers.py", "tests/book/test_quarto_schema.py", "tests/book/test_convert.py", "tests/book/test_check_reasons.py", "tests/book/test_figure_data.py", "tests/book/test_golden_inprocess.py", "tests/book/test_check_inprocess.py"]'
     sources='["booktools/"]'
     ;;
   *)

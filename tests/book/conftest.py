@@ -35,3 +35,15 @@ def book_dir(tmp_path) -> Path:
     shutil.copy(FIXTURES / "references.bib", root / "references.bib")
     shutil.copy(FIXTURES / "sample.qmd", root / "tutorials" / "sample.qmd")
     return root
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mutation testing only (scripts/mutation.sh): no effect in a normal run.
+
+    mutmut runs each mutant against the tests that reach its function, with -x: the first
+    failing test ends the run. Tests that make a golden start a Jupyter kernel (seconds each);
+    running the in-process tests first lets a mutant they kill stop before any kernel starts.
+    The order is otherwise kept; a mutant that survives still runs every test."""
+    under_test = os.environ.get("MUTANT_UNDER_TEST")
+    if under_test and under_test != "stats":
+        items.sort(key=lambda item: "golden_book" in getattr(item, "fixturenames", ()))

@@ -50,3 +50,12 @@ def test_profile_is_checked_too(book_dir):
     (book_dir / "_quarto-instructor.yml").write_text("project:\n  output-dir: _x\nbook:\n  title: T\n  chapter: []\n")
     errors = quarto_schema.check_book(Book(book_dir))
     assert [(e.path.name, e.line) for e in errors] == [("_quarto-instructor.yml", 5)]
+
+
+def test_an_empty_value_is_an_error_not_a_crash(book_dir):
+    # "chapters:" with nothing after it is null in YAML; the message shows it as None (line 7 of the
+    # fixture's _quarto.yml holds "chapters:")
+    replace_in(book_dir / "_quarto.yml", "  chapters:\n    - index.qmd\n    - tutorials/sample.qmd\n", "  chapters:\n")
+    errors = quarto_schema.check_book(Book(book_dir))
+    assert [(e.path.name, e.line, e.message) for e in errors] == [
+        ("_quarto.yml", 7, "Quarto option 'book.chapters' must be list<string | object>, not None")]
