@@ -15,19 +15,9 @@ import pytest
 
 from mlsysim import Fleet, Node, TrainingModel
 from mlsysim.specs.models import model_from_record
+from training_support import CALL, HBM, NIC, NVLINK, tiny_model
 
 GEMM = 989.4e12 * 0.64
-HBM = 3.35e12 * 0.83
-NVLINK = 450e9 * 0.69
-NIC = 50e9 * 0.39
-CALL = 36e-6
-
-
-def tiny_model():
-    # 2 layers of 12 h^2 at h = 1024 (25,165,824) + a 1,000 x 1,024 embedding (1,024,000) = 26,189,824
-    return model_from_record("tiny", {"architecture": "decoder", "parameters": 26_189_824, "layers": 2,
-                                      "hidden_dim": 1024, "heads": 8, "kv_heads": 8, "head_dim": 128,
-                                      "ffn_dim": 4096, "vocab_size": 1000, "context_length": 2048}, "test")
 
 
 def tiny_moe(layers=2, vocab=1000):
